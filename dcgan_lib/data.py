@@ -1,0 +1,285 @@
+"""MNIST: loading it anywhere, reading raw IDX files, and a tf.data pipeline.
+
+Defined in Chapter 1 ("Your first GAN"); every later chapter uses it.
+
+Where :func:`load_mnist` looks, in order:
+
+1. an explicit ``path`` argument (an ``.npz`` in Keras' layout);
+2. the environment variable ``DCGAN_MNIST`` naming such a file;
+3. Keras' own cache and download (``keras.datasets.mnist.load_data``), which is
+   what happens on Colab or a laptop with internet;
+4. a small class-balanced subset bundled inside this package (made by
+   ``scripts/make_mnist_subset.py``), announced by one line.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import io
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "load_mnist",
+    "load_npz_mnist",
+    "read_idx",
+    "write_idx",
+    "load_idx_mnist",
+    "to_model_range",
+    "make_dataset",
+    "BUNDLED_SUBSET",
+]
+
+BUNDLED_SUBSET = Path(__file__).with_name("_data") / "mnist_subset.npz"
+_KEYS = ("x_train", "y_train", "x_test", "y_test")
+
+
+def _check_layout(arrays: dict, source: str) -> None:
+    """Raise ValueError unless ``arrays`` look like Keras' MNIST arrays."""
+    missing = [k for k in _KEYS if k not in arrays]
+    if missing:
+        raise ValueError(
+            f"{source} is not an MNIST file in Keras' layout: it lacks {missing} "
+            f"(it has {sorted(arrays)}). Expected keys {list(_KEYS)}."
+        )
+    for split in ("train", "test"):
+        x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
+        if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
+            raise ValueError(
+                f"{source}: x_{split} should be uint8 of shape (N, 28, 28), "
+                f"got {x.dtype} {x.shape}."
+            )
+        if y.shape != (x.shape[0],) or y.dtype != np.uint8:
+            raise ValueError(
+                f"{source}: y_{split} should be uint8 of shape ({x.shape[0]},), "
+                f"got {y.dtype} {y.shape}."
+            )
+        if y.size and y.max() > 9:
+            raise ValueError(f"{source}: y_{split} holds labels above 9.")
+
+
+def load_npz_mnist(path):
+    """Load an ``.npz`` in Keras' MNIST layout and check it.
+
+    Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images of shape
+    (N, 28, 28) in 0..255 and uint8 labels of shape (N,) in 0..9.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"MNIST file {path} does not exist. Give the path of an .npz in Keras' "
+            "layout (keys x_train, y_train, x_test, y_test)."
+        )
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as err:  # not a zip / corrupt member
+        raise ValueError(f"{path} could not be read as an .npz file: {err}") from None
+    _check_layout(arrays, str(path))
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def _keras_mnist():
+    """Keras' cache or download; None (and no traceback) when it fails."""
+    from ._quiet import import_tensorflow
+
+    import_tensorflow()
+    import keras
+
+    # Keras prints "Downloading data from ..." before it fails offline; keep
+    # that line back and show it only if the download worked.
+    said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(said):
+            data = keras.datasets.mnist.load_data()
+    except Exception:  # noqa: BLE001 - no network, proxy, bad cache: all mean "not here"
+        return None
+    print(said.getvalue(), end="")
+    return data
+
+
+def load_mnist(path=None, *, verbose: bool = True):
+    """Return MNIST exactly as ``keras.datasets.mnist.load_data()`` does.
+
+    ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) in
+    0..255 and uint8 labels (N,) in 0..9; 60,000 and 10,000 of them for the
+    full set. See the module docstring for where it looks. With
+    ``verbose`` it prints one line saying where the data came from.
+    """
+    def say(msg):
+        if verbose:
+            print(msg)
+
+    if path is not None:
+        data = load_npz_mnist(path)
+        say(f"MNIST from {path}: {len(data[0][0])} training, {len(data[1][0])} test images")
+        return data
+    env = os.environ.get("DCGAN_MNIST", "").strip()
+    if env:
+        if not Path(env).expanduser().is_file():
+            raise FileNotFoundError(
+                f"DCGAN_MNIST={env!r} names no file. Point it at an .npz in Keras' "
+                "MNIST layout, or unset it to use Keras' download."
+            )
+        data = load_npz_mnist(env)
+        say(f"MNIST from DCGAN_MNIST={env}: {len(data[0][0])} training, "
+            f"{len(data[1][0])} test images")
+        return data
+    data = _keras_mnist()
+    if data is not None:
+        say(f"MNIST from Keras: {len(data[0][0])} training, {len(data[1][0])} test images")
+        return data
+    data = load_npz_mnist(BUNDLED_SUBSET)
+    print(
+        f"NOTE: full MNIST not available (no DCGAN_MNIST, no Keras download); using the "
+        f"bundled subset: {len(data[0][0])} training, {len(data[1][0])} test images."
+    )
+    return data
+
+
+# --- raw IDX files (the format of yann.lecun.com's MNIST files) --------------
+
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path, *, expect_ndim: int | None = None) -> np.ndarray:
+    """Read one IDX file (optionally gzipped) into a numpy array, validating it.
+
+    The header is two zero bytes, a type code (0x08 = unsigned byte), the number
+    of dimensions, then one big-endian 32-bit size per dimension. MNIST's
+    images are 3-D (count, 28, 28), its labels 1-D (count,). A file that is
+    truncated, has trailing bytes, a bad magic number, or (with
+    ``expect_ndim``) the wrong number of dimensions raises ``ValueError``
+    naming the file and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"IDX file {path} does not exist.")
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as err:  # bad gzip stream, truncated gzip
+        raise ValueError(f"{path}: cannot be decompressed ({err}).") from None
+    if len(raw) < 4:
+        raise ValueError(f"{path}: too short for an IDX header ({len(raw)} bytes).")
+    zero1, zero2, type_code, ndim = raw[0], raw[1], raw[2], raw[3]
+    if zero1 or zero2 or type_code not in _IDX_DTYPES or ndim == 0:
+        raise ValueError(
+            f"{path}: bad magic number 0x{raw[:4].hex()} (expected 0x0000TTNN with a "
+            "known type TT, e.g. 0x00000803 for images, 0x00000801 for labels)."
+        )
+    if expect_ndim is not None and ndim != expect_ndim:
+        raise ValueError(f"{path}: has {ndim} dimensions, expected {expect_ndim}.")
+    header_end = 4 + 4 * ndim
+    if len(raw) < header_end:
+        raise ValueError(f"{path}: truncated header (needs {header_end} bytes).")
+    shape = struct.unpack(f">{ndim}I", raw[4:header_end])
+    dtype = np.dtype(_IDX_DTYPES[type_code])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = len(raw) - header_end
+    if body != expected:
+        what = "truncated" if body < expected else "has trailing bytes"
+        raise ValueError(
+            f"{path}: {what}: header says shape {shape} ({expected} bytes of data), "
+            f"file holds {body}."
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape).astype(
+        dtype.newbyteorder("="), copy=True
+    )
+
+
+def write_idx(path, array: np.ndarray) -> Path:
+    """Write a uint8 array as an IDX file (gzipped if ``path`` ends in .gz)."""
+    path = Path(path)
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise ValueError(f"write_idx writes uint8 arrays only, got {array.dtype}.")
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wb") as f:
+        f.write(header + array.tobytes())
+    return path
+
+
+def load_idx_mnist(directory):
+    """Read the four MNIST IDX files in ``directory`` (gzipped or not).
+
+    Expects ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
+    ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``. Returns
+    the same arrays as :func:`load_mnist`, after checking that images are
+    (N, 28, 28) uint8 and that images and labels agree in count.
+    """
+    directory = Path(directory)
+
+    def find(stem):
+        for name in (stem + ".gz", stem):
+            if (directory / name).is_file():
+                return directory / name
+        raise FileNotFoundError(f"{directory} holds neither {stem} nor {stem}.gz.")
+
+    out = []
+    for prefix in ("train", "t10k"):
+        img_path, lbl_path = find(f"{prefix}-images-idx3-ubyte"), find(f"{prefix}-labels-idx1-ubyte")
+        images, labels = read_idx(img_path, expect_ndim=3), read_idx(lbl_path, expect_ndim=1)
+        if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
+            raise ValueError(f"{img_path}: expected uint8 images of 28x28, got {images.dtype} {images.shape[1:]}.")
+        if labels.dtype != np.uint8:
+            raise ValueError(f"{lbl_path}: expected uint8 labels, got {labels.dtype}.")
+        if len(images) != len(labels):
+            raise ValueError(
+                f"{img_path.name} holds {len(images)} images but {lbl_path.name} "
+                f"holds {len(labels)} labels: the files do not belong together."
+            )
+        out.append((images, labels))
+    return tuple(out)
+
+
+# --- into the model -----------------------------------------------------------
+
+def to_model_range(images) -> np.ndarray:
+    """uint8 digits (N, 28, 28[, 1]) in 0..255 -> float32 (N, 28, 28, 1) in [-1, 1].
+
+    [-1, 1] matches the generator's tanh output.
+    """
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"to_model_range expects uint8 pixels 0..255, got {images.dtype}.")
+    if images.ndim == 3:
+        images = images[..., None]
+    return images.astype(np.float32) / 127.5 - 1.0
+
+
+def make_dataset(images, batch_size: int, *, shuffle: bool = True, seed: int | None = None,
+                 drop_remainder: bool = True, cache: bool = True, repeat: bool = False):
+    """A ``tf.data.Dataset`` of training batches for a GAN.
+
+    ``images``: uint8 (N, 28, 28[, 1]). Yields float32 (batch_size, 28, 28, 1)
+    in [-1, 1]: scaled once, cached, shuffled every epoch (with ``seed``, the
+    same order each run), batched (dropping the last partial batch by default,
+    so every step sees the same shape and ``tf.function`` traces once), and
+    prefetched so the CPU prepares the next batch while the model trains.
+    """
+    from ._quiet import import_tensorflow
+
+    tf = import_tensorflow()
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
+    scaled = to_model_range(images)
+    if drop_remainder and len(scaled) < batch_size:
+        raise ValueError(
+            f"only {len(scaled)} images for batch_size={batch_size}: use fewer per "
+            "batch or more images."
+        )
+    ds = tf.data.Dataset.from_tensor_slices(scaled)
+    if cache:
+        ds = ds.cache()
+    if repeat:
+        ds = ds.repeat()
+    if shuffle:
+        ds = ds.shuffle(min(len(scaled), 60_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    return ds.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,169 @@
+"""Generators and discriminators for 28x28x1 MNIST digits.
+
+Every generator maps noise z of shape (batch, latent_dim) to images of shape
+(batch, 28, 28, 1) in [-1, 1] (tanh). Every discriminator maps such images to
+one number per image, shape (batch, 1): a probability in (0, 1) for the
+``sigmoid`` ones, an unbounded logit for the ``logit`` ones (noted per model).
+
+- Chapter 1: :func:`build_dense_generator`, :func:`build_dense_discriminator`,
+  :func:`build_gan` (the dense GAN of GANs in Action, ch. 3).
+- Chapter 2: :func:`build_tutorial_generator`, :func:`build_tutorial_discriminator`
+  (TensorFlow's DCGAN tutorial), :func:`build_upsample_generator`,
+  :func:`build_upsample_discriminator` (the Keras functional-API blog's DCGAN).
+"""
+from __future__ import annotations
+
+from ._quiet import import_tensorflow
+
+import_tensorflow()
+import keras  # noqa: E402
+from keras import layers  # noqa: E402
+
+__all__ = [
+    "IMAGE_SHAPE",
+    "LATENT_DIM",
+    "build_dense_generator",
+    "build_dense_discriminator",
+    "build_gan",
+    "build_tutorial_generator",
+    "build_tutorial_discriminator",
+    "build_upsample_generator",
+    "build_upsample_discriminator",
+    "MODEL_BUILDERS",
+]
+
+IMAGE_SHAPE = (28, 28, 1)
+LATENT_DIM = 100
+
+
+# --- Chapter 1: the dense GAN ------------------------------------------------
+
+def build_dense_generator(latent_dim: int = LATENT_DIM, hidden: int = 128,
+                          negative_slope: float = 0.01) -> keras.Model:
+    """Dense generator of Chapter 1: z (batch, latent_dim) -> (batch, 28, 28, 1) in [-1, 1].
+
+    Dense(hidden) -> LeakyReLU(0.01) -> Dense(784, tanh) -> Reshape(28, 28, 1).
+    """
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(hidden),                          # (batch, 128)
+        layers.LeakyReLU(negative_slope),
+        layers.Dense(28 * 28, activation="tanh"),      # (batch, 784) in [-1, 1]
+        layers.Reshape(IMAGE_SHAPE),                   # (batch, 28, 28, 1)
+    ], name="dense_generator")
+
+
+def build_dense_discriminator(hidden: int = 128, negative_slope: float = 0.01) -> keras.Model:
+    """Dense discriminator of Chapter 1: (batch, 28, 28, 1) -> P(real), (batch, 1) in (0, 1).
+
+    Flatten -> Dense(hidden) -> LeakyReLU(0.01) -> Dense(1, sigmoid).
+    """
+    return keras.Sequential([
+        keras.Input(IMAGE_SHAPE),
+        layers.Flatten(),                              # (batch, 784)
+        layers.Dense(hidden),                          # (batch, 128)
+        layers.LeakyReLU(negative_slope),
+        layers.Dense(1, activation="sigmoid"),         # (batch, 1) in (0, 1)
+    ], name="dense_discriminator")
+
+
+def build_gan(generator: keras.Model, discriminator: keras.Model) -> keras.Model:
+    """The combined model of Chapter 1: z -> D(G(z)), (batch, latent_dim) -> (batch, 1).
+
+    It shares its layers with ``generator`` and ``discriminator``: training it
+    changes whichever of them is trainable when its train function is built
+    (see :func:`dcgan_lib.training.compile_gan`).
+    """
+    z = keras.Input(generator.input_shape[1:])
+    return keras.Model(z, discriminator(generator(z)), name="gan")
+
+
+# --- Chapter 2: two convolutional GANs -----------------------------------------
+
+def build_tutorial_generator(latent_dim: int = LATENT_DIM, negative_slope: float = 0.3) -> keras.Model:
+    """Generator of TensorFlow's DCGAN tutorial: z -> (batch, 28, 28, 1) in [-1, 1].
+
+    Dense -> 7x7x256 -> Conv2DTranspose 7x7x128 -> 14x14x64 -> 28x28x1 (tanh),
+    batch norm and LeakyReLU after each hidden layer. The tutorial writes
+    ``LeakyReLU()``, whose default slope is 0.3 in both Keras 2 and Keras 3
+    (DCGAN's paper uses 0.2); we spell the 0.3 out.
+    """
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(7 * 7 * 256, use_bias=False),     # (batch, 12544)
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope),
+        layers.Reshape((7, 7, 256)),                   # (batch, 7, 7, 256)
+        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),  # (batch, 7, 7, 128)
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope),
+        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),   # (batch, 14, 14, 64)
+        layers.BatchNormalization(),
+        layers.LeakyReLU(negative_slope),
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
+                               activation="tanh"),   # (batch, 28, 28, 1)
+    ], name="tutorial_generator")
+
+
+def build_tutorial_discriminator(negative_slope: float = 0.3, dropout: float = 0.3) -> keras.Model:
+    """Discriminator of TensorFlow's DCGAN tutorial: images -> one **logit**, (batch, 1).
+
+    Conv 64 and Conv 128 (5x5, stride 2) with LeakyReLU and dropout 0.3,
+    flatten, Dense(1) without activation: pair it with
+    ``BinaryCrossentropy(from_logits=True)``.
+    """
+    return keras.Sequential([
+        keras.Input(IMAGE_SHAPE),
+        layers.Conv2D(64, 5, strides=2, padding="same"),   # (batch, 14, 14, 64)
+        layers.LeakyReLU(negative_slope),
+        layers.Dropout(dropout),
+        layers.Conv2D(128, 5, strides=2, padding="same"),  # (batch, 7, 7, 128)
+        layers.LeakyReLU(negative_slope),
+        layers.Dropout(dropout),
+        layers.Flatten(),                                  # (batch, 6272)
+        layers.Dense(1),                                   # (batch, 1) logit
+    ], name="tutorial_discriminator")
+
+
+def build_upsample_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """Generator of the Keras functional-API blog: z -> (batch, 28, 28, 1) in [-1, 1].
+
+    Dense(1568) -> reshape 7x7x32 -> two blocks of Conv/BN/ReLU/UpSampling ->
+    Conv(1, tanh). Upsampling plus an ordinary convolution instead of a
+    transposed convolution avoids checkerboard artefacts.
+    """
+    z = keras.Input((latent_dim,))
+    x = layers.Dense(7 * 7 * 32)(z)                    # (batch, 1568)
+    x = layers.Reshape((7, 7, 32))(x)                  # (batch, 7, 7, 32)
+    for filters in (128, 64):
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        x = layers.UpSampling2D()(x)                   # 7 -> 14 -> 28
+    x = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # (batch, 28, 28, 1)
+    return keras.Model(z, x, name="upsample_generator")
+
+
+def build_upsample_discriminator(negative_slope: float = 0.2) -> keras.Model:
+    """Discriminator of the Keras functional-API blog: images -> P(real), (batch, 1).
+
+    Three Conv/BN/LeakyReLU(0.2) blocks (stride 2, 2, 1), global average
+    pooling, Dense(1, sigmoid).
+    """
+    image = keras.Input(IMAGE_SHAPE)
+    x = image
+    for filters, stride in ((64, 2), (128, 2), (128, 1)):
+        x = layers.Conv2D(filters, 3, strides=stride, padding="same")(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.LeakyReLU(negative_slope)(x)        # 14x14x64, 7x7x128, 7x7x128
+    x = layers.GlobalAveragePooling2D()(x)             # (batch, 128)
+    p = layers.Dense(1, activation="sigmoid")(x)       # (batch, 1) in (0, 1)
+    return keras.Model(image, p, name="upsample_discriminator")
+
+
+# name -> (generator builder, discriminator builder, discriminator outputs logits?)
+MODEL_BUILDERS = {
+    "dense": (build_dense_generator, build_dense_discriminator, False),
+    "tutorial": (build_tutorial_generator, build_tutorial_discriminator, True),
+    "upsample": (build_upsample_generator, build_upsample_discriminator, False),
+}
