@@ -28,5 +28,6 @@ from .models import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403
 from .plotting import *  # noqa: E402,F401,F403
 from .utils import *  # noqa: E402,F401,F403
+from .metrics import *  # noqa: E402,F401,F403
 
 __version__ = "0.1.0"

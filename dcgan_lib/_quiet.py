@@ -35,7 +35,7 @@ def import_tensorflow():
     """Return the ``tensorflow`` module, imported quietly the first time."""
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors too: grappler "remapper failed" notices are noise
     with _stderr_fd_silenced():
         import tensorflow as tf
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["image_grid", "show_images", "SampleRecorder", "show_progress", "plot_history"]
+__all__ = ["image_grid", "show_images", "SampleRecorder", "show_progress", "plot_history",
+           "layer_table", "show_architecture"]
 
 
 def image_grid(images, nrows: int = 4, ncols: int = 4, pad: int = 2) -> np.ndarray:
@@ -44,6 +45,7 @@ def show_images(images, nrows: int = 4, ncols: int = 4, title: str | None = None
         ax.set_title(title, fontsize=9)
     if own:
         plt.show()
+        return None
     return ax
 
 
@@ -99,3 +101,43 @@ def plot_history(history: dict, x: str = "iteration", groups=(("d_loss", "g_loss
         ax.legend()
     fig.tight_layout()
     plt.show()
+
+
+def layer_table(model) -> str:
+    """A plain-text table of a model's layers: name, output shape, parameters (Chapter 2)."""
+    rows = [("layer", "output shape", "params")]
+    for layer in model.layers:
+        shape = getattr(layer, "output", None)
+        shape = tuple(shape.shape) if shape is not None else "?"
+        rows.append((f"{layer.name} ({type(layer).__name__})", str(shape), f"{layer.count_params():,}"))
+    rows.append(("total", "", f"{model.count_params():,}"))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    line = lambda r: f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"  # noqa: E731
+    return "\n".join([line(rows[0]), "-" * (sum(widths) + 4)] + [line(r) for r in rows[1:]])
+
+
+def show_architecture(model, path=None, dpi: int = 60):
+    """Draw ``model`` with ``keras.utils.plot_model`` when pydot and graphviz are
+    installed; otherwise print :func:`layer_table` and say why (Chapter 2).
+
+    Never raises for a missing graphviz: the text table shows the same layers
+    and shapes. Returns "diagram" or "text", whichever was shown.
+    """
+    import os
+    import tempfile
+
+    import keras
+
+    try:
+        target = path or os.path.join(tempfile.mkdtemp(), f"{model.name}.png")
+        keras.utils.plot_model(model, to_file=target, show_shapes=True, dpi=dpi)
+        if not os.path.isfile(target):
+            raise ImportError("plot_model wrote no file")
+    except (ImportError, OSError) as err:
+        print(f"(no diagram: {str(err).splitlines()[0][:100]}; install pydot and graphviz for one)")
+        print(layer_table(model))
+        return "text"
+    from IPython.display import Image, display
+
+    display(Image(filename=target))
+    return "diagram"

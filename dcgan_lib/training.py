@@ -3,6 +3,9 @@
 - Chapter 1: :func:`compile_gan`, :func:`train_discriminator_step`,
   :func:`train_generator_step`, :func:`train_with_train_on_batch` -- the
   compile-and-``train_on_batch`` way of GANs in Action, made right for Keras 3.
+- Chapter 2 reuses them for the DCGANs, with the real/fake/generator
+  accuracies split out (:func:`train_discriminator_step_detailed`,
+  :func:`generator_step_with_accuracy`).
 """
 from __future__ import annotations
 
@@ -18,8 +21,11 @@ import keras  # noqa: E402
 __all__ = [
     "compile_gan",
     "train_discriminator_step",
+    "train_discriminator_step_detailed",
     "train_generator_step",
+    "generator_step_with_accuracy",
     "train_with_train_on_batch",
+    "HISTORY_KEYS",
 ]
 
 
@@ -46,7 +52,9 @@ def compile_gan(generator, discriminator, *, d_optimizer=None, g_optimizer=None,
                               threshold=0.0 if _from_logits(d_loss) else 0.5, name="accuracy")])
     gan = build_gan(generator, discriminator)
     discriminator.trainable = False
-    gan.compile(loss=d_loss, optimizer=g_optimizer)
+    gan.compile(loss=d_loss, optimizer=g_optimizer,
+                metrics=[keras.metrics.BinaryAccuracy(
+                    threshold=0.0 if _from_logits(d_loss) else 0.5, name="accuracy")])
     discriminator.trainable = True
     return gan
 
@@ -61,40 +69,63 @@ def train_discriminator_step(discriminator, real_images, fake_images):
 
     ``real_images``, ``fake_images``: (batch, 28, 28, 1) in [-1, 1]. Labels are
     1 for real and 0 for fake. Returns ``(d_loss, d_accuracy)``, each the
-    mean over the two batches.
+    mean over the two batches; :func:`train_discriminator_step_detailed` also
+    gives the accuracy on each.
+    """
+    loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real_images, fake_images)
+    return loss, 0.5 * (acc_real + acc_fake)
+
+
+def train_discriminator_step_detailed(discriminator, real_images, fake_images):
+    """Like :func:`train_discriminator_step`; returns (d_loss, real_accuracy, fake_accuracy).
+
+    real_accuracy: share of real images D calls real; fake_accuracy: share of
+    fakes D calls fake (Chapter 2 tracks both).
     """
     discriminator.trainable = True
     real_labels = np.ones((len(real_images), 1), np.float32)
     fake_labels = np.zeros((len(fake_images), 1), np.float32)
     loss_real, acc_real = discriminator.train_on_batch(real_images, real_labels)
     loss_fake, acc_fake = discriminator.train_on_batch(fake_images, fake_labels)
-    return 0.5 * (loss_real + loss_fake), 0.5 * (acc_real + acc_fake)
+    return 0.5 * (loss_real + loss_fake), float(acc_real), float(acc_fake)
 
 
 def train_generator_step(gan, discriminator, z):
     """Step 2 of GAN training (Chapter 1): one G update through a frozen D.
 
     ``z``: noise (batch, latent_dim). The target is "real" (1): G is rewarded
-    when D is fooled. Returns the generator's loss.
+    when D is fooled. Returns the generator's loss (and, if ``gan`` was
+    compiled with an accuracy metric, see :func:`generator_step_with_accuracy`).
     """
+    return generator_step_with_accuracy(gan, discriminator, z)[0]
+
+
+def generator_step_with_accuracy(gan, discriminator, z):
+    """G's step, returning (g_loss, g_accuracy): the share of fakes D called real."""
     discriminator.trainable = False
-    loss = gan.train_on_batch(z, np.ones((len(z), 1), np.float32))
+    out = gan.train_on_batch(z, np.ones((len(z), 1), np.float32))
     discriminator.trainable = True
-    return float(loss if np.ndim(loss) == 0 else loss[0])
+    out = np.atleast_1d(out)
+    return float(out[0]), (float(out[1]) if len(out) > 1 else float("nan"))
+
+
+HISTORY_KEYS = ("iteration", "d_loss", "d_accuracy", "real_accuracy", "fake_accuracy",
+                "g_loss", "g_accuracy", "seconds")
 
 
 def train_with_train_on_batch(generator, discriminator, gan, images, *, iterations: int,
                               batch_size: int = 128, report_every: int = 1000,
                               seed: int = 0, on_report=None, verbose: bool = True):
-    """The training loop of Chapter 1 (GANs in Action's, for Keras 3).
+    """The training loop of Chapter 1 (GANs in Action's, for Keras 3); Chapter 2 reuses it.
 
     ``images``: float32 (N, 28, 28, 1) in [-1, 1]. Each iteration draws a random
-    real batch and a batch of noise ~ N(0, 1), runs
-    :func:`train_discriminator_step` then :func:`train_generator_step`. Every
-    ``report_every`` iterations it records the *mean* D loss, D accuracy and G
-    loss over those iterations and calls ``on_report(iteration, generator)``
-    (to draw samples, say). Returns a dict of lists: iteration, d_loss,
-    d_accuracy, g_loss, seconds (training time so far).
+    real batch and a batch of noise ~ N(0, 1), runs D's step then G's step.
+    Every ``report_every`` iterations it records the *mean* over those
+    iterations of D's loss and accuracy (also split into real and fake), G's
+    loss and G's accuracy (share of fakes that fooled D), resets the trackers
+    (``keras.metrics.Mean``, ``reset_state()``) and calls
+    ``on_report(iteration, generator)``. Returns a dict of lists keyed by
+    ``HISTORY_KEYS`` (``seconds``: training time so far).
     """
     images = np.asarray(images, np.float32)
     if images.ndim != 4 or images.shape[1:] != (28, 28, 1):
@@ -103,28 +134,33 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
         raise ValueError("images must be scaled to [-1, 1] (use dcgan_lib.to_model_range).")
     rng = np.random.default_rng(seed)
     latent_dim = generator.input_shape[-1]
-    history = {"iteration": [], "d_loss": [], "d_accuracy": [], "g_loss": [], "seconds": []}
-    sums = np.zeros(3)
+    trackers = {k: keras.metrics.Mean(name=k) for k in HISTORY_KEYS[1:-1]}
+    history = {k: [] for k in HISTORY_KEYS}
     trained = 0.0
     for it in range(1, iterations + 1):
         start = time.perf_counter()
         real = images[rng.integers(0, len(images), batch_size)]
         z = rng.standard_normal((batch_size, latent_dim), dtype=np.float32)
         fake = generator(z, training=False).numpy()   # a direct call: far faster than predict
-        d_loss, d_acc = train_discriminator_step(discriminator, real, fake)
+        d_loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real, fake)
         z = rng.standard_normal((batch_size, latent_dim), dtype=np.float32)
-        g_loss = train_generator_step(gan, discriminator, z)
+        g_loss, g_acc = generator_step_with_accuracy(gan, discriminator, z)
         trained += time.perf_counter() - start
-        sums += (d_loss, d_acc, g_loss)
+        for key, value in (("d_loss", d_loss), ("d_accuracy", 0.5 * (acc_real + acc_fake)),
+                           ("real_accuracy", acc_real), ("fake_accuracy", acc_fake),
+                           ("g_loss", g_loss), ("g_accuracy", g_acc)):
+            trackers[key].update_state(value)
         if it % report_every == 0 or it == iterations:
-            n = it - (history["iteration"][-1] if history["iteration"] else 0)
-            d_loss_m, d_acc_m, g_loss_m = sums / n
-            sums[:] = 0
-            for key, value in zip(history, (it, d_loss_m, d_acc_m, g_loss_m, trained)):
-                history[key].append(float(value))
+            history["iteration"].append(it)
+            history["seconds"].append(trained)
+            for key, tracker in trackers.items():
+                history[key].append(float(tracker.result()))
+                tracker.reset_state()
             if verbose:
-                print(f"iteration {it:>6}  D loss {d_loss_m:.4f}  D accuracy {100 * d_acc_m:5.1f}%"
-                      f"  G loss {g_loss_m:.4f}  ({trained:.0f} s)")
+                h = {k: v[-1] for k, v in history.items()}
+                print(f"iteration {it:>6}  D loss {h['d_loss']:.3f}  D acc real {100 * h['real_accuracy']:5.1f}%"
+                      f" fake {100 * h['fake_accuracy']:5.1f}%  G loss {h['g_loss']:.3f}"
+                      f"  G fools D {100 * h['g_accuracy']:5.1f}%  ({trained:.0f} s)")
             if on_report is not None:
                 on_report(it, generator)
     return history

@@ -10,7 +10,7 @@ __all__ = ["snapshot_weights", "weights_changed", "show_source"]
 
 def snapshot_weights(model):
     """Copies of all of ``model``'s weights (trainable or not) as numpy arrays."""
-    return [np.array(v) for v in model.weights]
+    return [v.numpy().copy() for v in model.weights]
 
 
 def weights_changed(step, **models) -> dict:
@@ -22,9 +22,9 @@ def weights_changed(step, **models) -> dict:
     Only *trainable* weights are compared: batch-norm moving statistics move
     whenever a layer runs in training mode, which is not an optimizer update.
     """
-    before = {name: [np.array(v) for v in _all_trainable(m)] for name, m in models.items()}
+    before = {name: [v.numpy().copy() for v in _all_trainable(m)] for name, m in models.items()}
     step()
-    after = {name: [np.array(v) for v in _all_trainable(m)] for name, m in models.items()}
+    after = {name: [v.numpy().copy() for v in _all_trainable(m)] for name, m in models.items()}
     return {name: any(not np.array_equal(a, b) for a, b in zip(before[name], after[name]))
             for name in models}
 

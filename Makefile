@@ -1,0 +1,66 @@
+# The DCGAN course kit. `make lab` to study, `make test` to check everything.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+SHARED_MNIST := $(abspath ../shared/data/mnist.npz)
+
+# TensorFlow per platform: the small CPU-only wheel on Linux without an NVIDIA
+# GPU, TensorFlow with CUDA on Linux with one, the plain wheel elsewhere (macOS).
+# Override with `make install TF_PACKAGE=...`; TF_PACKAGE= skips it (Colab, conda).
+UNAME := $(shell uname -s)
+ifeq ($(UNAME),Linux)
+  ifneq ($(shell command -v nvidia-smi),)
+    TF_PACKAGE ?= tensorflow[and-cuda]==2.21.*
+  else
+    TF_PACKAGE ?= tensorflow-cpu==2.21.*
+  endif
+else
+  TF_PACKAGE ?= tensorflow==2.21.*
+endif
+
+# The test suite uses the complete MNIST beside the checkout when it is there.
+ifneq ($(wildcard $(SHARED_MNIST)),)
+  export DCGAN_MNIST ?= $(SHARED_MNIST)
+endif
+
+.PHONY: install lab test test-unit test-notebooks full-run clean help
+
+help:
+	@echo "make lab    - set up .venv (if needed) and open JupyterLab on notebooks/"
+	@echo "make test   - set up/update .venv and run unit tests + every notebook (quick mode)"
+	@echo "make full-run NB=notebooks/01_first_gan.ipynb - run a chapter at full length, saving outputs"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Re-installs when the dependency lists change.
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(if $(TF_PACKAGE),$(BIN)/python -m pip install -q "$(TF_PACKAGE)")
+	$(BIN)/python -m pip install -q -e ".[course,test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+test: install
+	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
+
+test-unit: install
+	$(BIN)/python -m pytest -n 2 --dist loadscope tests
+
+test-notebooks: install
+	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env notebooks
+
+# Execute one chapter at full length in place, keeping its outputs (what the
+# committed notebooks hold). Takes minutes to tens of minutes on a laptop CPU.
+full-run: install
+	@test -n "$(NB)" || { echo "say which: make full-run NB=notebooks/01_first_gan.ipynb"; exit 2; }
+	cd $(dir $(NB)) && DCGAN_QUICK=0 $(abspath $(BIN))/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=-1 $(notdir $(NB))
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

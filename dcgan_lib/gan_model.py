@@ -1,0 +1,194 @@
+"""Writing the training loop yourself (defined in Chapter 3).
+
+Two ways to train a generator and a discriminator together with
+``tf.GradientTape`` instead of Chapter 1's ``train_on_batch``:
+
+- :class:`GAN`, a ``keras.Model`` whose ``train_step`` does one simultaneous
+  D and G update, so ``gan.fit(dataset)`` trains it with callbacks, progress
+  bars and metrics for free (the Keras "override train_step" way);
+- :func:`make_train_step`, a plain function returning a ``tf.function`` step,
+  which you call in your own ``for`` loop (the TensorFlow DCGAN tutorial's
+  way; Chapter 3 also times it eagerly, without ``tf.function``).
+
+Both take real images (batch, 28, 28, 1) in [-1, 1] and noise z of shape
+(batch, latent_dim) drawn from N(0, 1) (``noise="normal"``) or uniformly from
+[-1, 1] (``noise="uniform"``). :func:`make_gan` builds and compiles a
+:class:`GAN` for a model name of :data:`dcgan_lib.models.MODEL_BUILDERS`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._quiet import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+from keras import ops  # noqa: E402
+
+__all__ = ["GAN", "make_gan", "make_train_step", "generate_images", "NOISES",
+           "TRAINING_DEFAULTS", "training_defaults"]
+
+NOISES = ("normal", "uniform")
+
+# Per-model optimizer settings and batch size; a model missing here (a new
+# entry of MODEL_BUILDERS) trains with the "default" row.
+TRAINING_DEFAULTS = {
+    "default": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},
+    "dense": {"learning_rate": 1e-3, "beta_1": 0.9, "batch_size": 128},      # Chapter 1's Adam()
+    "tutorial": {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256},   # TF tutorial
+    "upsample": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},   # DCGAN paper's Adam
+}
+
+
+def training_defaults(model_name: str) -> dict:
+    """Learning rate, Adam's beta_1 and batch size used for ``model_name``."""
+    return dict(TRAINING_DEFAULTS.get(model_name, TRAINING_DEFAULTS["default"]))
+
+
+def _noise(shape, noise, seed):
+    if noise == "uniform":
+        return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
+    return keras.random.normal(shape, seed=seed)
+
+
+def _check_noise(noise):
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+
+
+class GAN(keras.Model):
+    """G and D trained together by ``fit`` with two GradientTapes (Defined in Chapter 3).
+
+    ``generator``: z (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1];
+    ``discriminator``: images -> (batch, 1), a logit if ``d_logits`` else P(real).
+    ``fit`` feeds batches of real images (batch, 28, 28, 1) in [-1, 1]; each step
+    draws z from ``noise`` ("normal" or "uniform" in [-1, 1]) with the model's
+    own seeded ``SeedGenerator`` and updates D and G once each. Logs per epoch:
+    ``d_loss`` (BCE on real + BCE on fake), ``g_loss`` (-log D(G(z))),
+    ``d_acc_real`` / ``d_acc_fake`` (share of real / fake images D gets right).
+    """
+
+    def __init__(self, generator, discriminator, *, d_logits, noise="normal", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        _check_noise(noise)
+        self.generator, self.discriminator = generator, discriminator
+        self.latent_dim, self.d_logits, self.noise = generator.input_shape[-1], d_logits, noise
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.built = True                      # G and D are built; nothing of its own
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)        # two optimizers of our own instead
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)  # slots exist now, so a
+        g_optimizer.build(self.generator.trainable_variables)      # checkpoint can restore them
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=self.d_logits)
+        self.trackers = [keras.metrics.Mean(name=n) for n in
+                         ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")]
+
+    @property
+    def metrics(self):                                   # fit resets these every epoch
+        return self.trackers
+
+    def call(self, z, training=False):                   # gan(z) -> images
+        return self.generator(z, training=training)
+
+    def train_step(self, real_images):
+        z = _noise((ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator)
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake_images = self.generator(z, training=True)
+            real_out = self.discriminator(real_images, training=True)
+            fake_out = self.discriminator(fake_images, training=True)
+            d_loss = (self.bce(ops.ones_like(real_out), real_out)        # real -> 1
+                      + self.bce(ops.zeros_like(fake_out), fake_out))    # fake -> 0
+            g_loss = self.bce(ops.ones_like(fake_out), fake_out)         # G wants "real"
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        cut = 0.0 if self.d_logits else 0.5
+        values = (d_loss, g_loss, ops.mean(ops.cast(real_out > cut, "float32")),
+                  ops.mean(ops.cast(fake_out <= cut, "float32")))
+        for tracker, value in zip(self.trackers, values):
+            tracker.update_state(value)
+        return {t.name: t.result() for t in self.trackers}
+
+
+def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
+             learning_rate: float | None = None, beta_1: float | None = None, **compile_kwargs) -> GAN:
+    """Build and compile a :class:`GAN` for a name of ``MODEL_BUILDERS`` (Defined in Chapter 3).
+
+    Two separate Adam optimizers with :func:`training_defaults` unless given;
+    the discriminator's loss uses logits or probabilities as the model's
+    ``MODEL_BUILDERS`` entry says.
+    """
+    from .models import MODEL_BUILDERS
+
+    if model_name not in MODEL_BUILDERS:
+        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODEL_BUILDERS)}")
+    build_g, build_d, d_logits = MODEL_BUILDERS[model_name]
+    defaults = training_defaults(model_name)
+    lr = defaults["learning_rate"] if learning_rate is None else learning_rate
+    b1 = defaults["beta_1"] if beta_1 is None else beta_1
+    gan = GAN(build_g(), build_d(), d_logits=d_logits, noise=noise, seed=seed, name=f"{model_name}_gan")
+    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=b1, name="d_adam"),
+                g_optimizer=keras.optimizers.Adam(lr, beta_1=b1, name="g_adam"), **compile_kwargs)
+    return gan
+
+
+def make_train_step(generator, discriminator, g_optimizer, d_optimizer, *, d_logits: bool = True,
+                    noise: str = "normal", seed: int | None = None, tf_function: bool = True,
+                    jit_compile: bool = False):
+    """The DCGAN tutorial's training step as a plain function (Defined in Chapter 3).
+
+    Returns ``step(real_images) -> (d_loss, g_loss)``: real images (batch, 28,
+    28, 1) in [-1, 1] in, two scalar tensors out, one simultaneous D and G
+    update done. Wrapped in ``tf.function`` (traced once per batch shape: use
+    ``drop_remainder`` batches) unless ``tf_function=False``, which runs it
+    eagerly, op by op -- Chapter 3 times both. ``jit_compile=True`` asks XLA
+    to compile it too (worth it on GPUs; measure before using it on a CPU).
+    """
+    _check_noise(noise)
+    bce = keras.losses.BinaryCrossentropy(from_logits=d_logits)
+    seed_generator = keras.random.SeedGenerator(seed)
+    latent_dim = generator.input_shape[-1]
+    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
+    for optimizer, variables in ((g_optimizer, g_vars), (d_optimizer, d_vars)):
+        if not optimizer.built:
+            optimizer.build(variables)   # create Adam's slots outside tf.function
+
+    def train_step(real_images):
+        z = _noise((ops.shape(real_images)[0], latent_dim), noise, seed_generator)
+        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
+            fake_images = generator(z, training=True)
+            real_out = discriminator(real_images, training=True)
+            fake_out = discriminator(fake_images, training=True)
+            g_loss = bce(ops.ones_like(fake_out), fake_out)
+            d_loss = bce(ops.ones_like(real_out), real_out) + bce(ops.zeros_like(fake_out), fake_out)
+        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        return d_loss, g_loss
+
+    if not tf_function:
+        return train_step
+    return tf.function(train_step, jit_compile=jit_compile)
+
+
+def generate_images(generator, n: int, *, noise: str = "normal", seed: int | None = 0,
+                    batch_size: int = 500) -> np.ndarray:
+    """``n`` images from ``generator`` as float32 (n, 28, 28, 1) in [-1, 1] (Defined in Chapter 3).
+
+    The noise is drawn with numpy from ``seed`` (same seed, same images) and fed
+    in batches of ``batch_size`` in inference mode (batch norm uses its moving
+    statistics, dropout is off).
+    """
+    _check_noise(noise)
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    rng = np.random.default_rng(seed)
+    latent_dim = generator.input_shape[-1]
+    if noise == "uniform":
+        z = rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
+    else:
+        z = rng.standard_normal((n, latent_dim), dtype=np.float32)
+    out = [np.asarray(generator(z[i:i + batch_size], training=False), np.float32)
+           for i in range(0, n, batch_size)]
+    return np.clip(np.concatenate(out), -1.0, 1.0)

@@ -1,0 +1,90 @@
+import keras
+import numpy as np
+import pytest
+
+import dcgan_lib as dl
+
+
+@pytest.mark.parametrize("name", sorted(dl.MODEL_BUILDERS))
+def test_model_shapes_and_ranges(name):
+    build_g, build_d, logits = dl.MODEL_BUILDERS[name]
+    g, d = build_g(), build_d()
+    assert g.output_shape == (None, 28, 28, 1)
+    assert d.output_shape == (None, 1)
+    z = np.random.default_rng(0).standard_normal((8, dl.LATENT_DIM)).astype("float32") * 5
+    images = g(z, training=False).numpy()
+    assert images.shape == (8, 28, 28, 1)
+    assert images.min() >= -1 and images.max() <= 1
+    out = d(images, training=False).numpy()
+    assert out.shape == (8, 1)
+    if not logits:
+        assert (out > 0).all() and (out < 1).all()
+
+
+def test_dense_models_follow_the_slides():
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    slopes = [l.negative_slope for l in g.layers + d.layers if isinstance(l, keras.layers.LeakyReLU)]
+    assert slopes == pytest.approx([0.01, 0.01])
+    # 100*128+128 + 128*784+784, and 784*128+128 + 128+1
+    assert g.count_params() == 114_064 and d.count_params() == 100_609
+
+
+def test_slides_recipe_leaves_d_untrained_under_keras3():
+    """The seed code's order: compile D, freeze D, compile GAN -> D never trains."""
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    d.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam())
+    d.trainable = False
+    gan = dl.build_gan(g, d)
+    gan.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam())
+    x = np.zeros((16, 28, 28, 1), np.float32)
+    with pytest.warns(UserWarning, match="trainable"):
+        changed = dl.weights_changed(lambda: d.train_on_batch(x, np.ones((16, 1))), d=d)
+    assert changed == {"d": False}
+
+
+def test_compile_gan_steps_change_only_their_own_weights():
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    gan = dl.compile_gan(g, d)
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (32, 28, 28, 1)).astype("float32")
+    z = rng.standard_normal((32, 100)).astype("float32")
+    fake = g(z).numpy()
+    for _ in range(2):  # the first calls build the train functions; the second use them
+        assert dl.weights_changed(lambda: dl.train_discriminator_step(d, real, fake),
+                                  g=g, d=d) == {"g": False, "d": True}
+        assert dl.weights_changed(lambda: dl.train_generator_step(gan, d, z),
+                                  g=g, d=d) == {"g": True, "d": False}
+
+
+def test_bn_moving_stats_are_not_counted_as_training():
+    d = dl.build_upsample_discriminator()
+    x = np.random.default_rng(0).uniform(-1, 1, (8, 28, 28, 1)).astype("float32")
+    assert dl.weights_changed(lambda: d(x, training=True), d=d) == {"d": False}
+
+
+def test_train_with_train_on_batch_learns_and_reports():
+    keras.utils.set_random_seed(0)
+    (x, _), _ = dl.load_npz_mnist(dl.data.BUNDLED_SUBSET)
+    X = dl.to_model_range(x)
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    gan = dl.compile_gan(g, d)
+    rec = dl.SampleRecorder(np.zeros((16, 100), np.float32))
+    hist = dl.train_with_train_on_batch(g, d, gan, X, iterations=60, batch_size=32,
+                                        report_every=25, on_report=rec, verbose=False)
+    assert hist["iteration"] == [25, 50, 60]
+    assert rec.steps == [25, 50, 60] and rec.samples[0].shape == (16, 28, 28, 1)
+    assert all(0 <= a <= 1 for a in hist["d_accuracy"])
+    # D learns to separate real from noise-like fakes quickly
+    assert hist["d_accuracy"][-1] > 0.8
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        dl.train_with_train_on_batch(g, d, gan, X * 255, iterations=1)
+
+
+def test_image_grid():
+    imgs = -np.ones((16, 28, 28, 1), np.float32)
+    imgs[3] = 1
+    grid = dl.image_grid(imgs)
+    assert grid.shape == (4 * 30 + 2, 4 * 30 + 2) and grid.dtype == np.uint8
+    assert grid.max() == 255 and grid.sum() == 255 * 28 * 28
+    with pytest.raises(ValueError, match="need 16"):
+        dl.image_grid(imgs[:3])
