@@ -28,6 +28,13 @@ from .models import *  # noqa: E402,F401,F403
 from .training import *  # noqa: E402,F401,F403
 from .plotting import *  # noqa: E402,F401,F403
 from .utils import *  # noqa: E402,F401,F403
+from .gan_model import *  # noqa: E402,F401,F403
+from .callbacks import *  # noqa: E402,F401,F403
+from .checkpoints import *  # noqa: E402,F401,F403
 from .metrics import *  # noqa: E402,F401,F403
+from .widgets import *  # noqa: E402,F401,F403
+from .checks import *  # noqa: E402,F401,F403
+
+from .exercises import *  # noqa: E402,F401,F403
 
 __version__ = "0.1.0"
