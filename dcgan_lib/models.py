@@ -147,14 +147,17 @@ def build_upsample_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
 def build_upsample_discriminator(negative_slope: float = 0.2) -> keras.Model:
     """Discriminator of the Keras functional-API blog: images -> P(real), (batch, 1).
 
-    Three Conv/BN/LeakyReLU(0.2) blocks (stride 2, 2, 1), global average
-    pooling, Dense(1, sigmoid).
+    Three Conv/LeakyReLU(0.2) blocks (stride 2, 2, 1), batch norm in the last
+    two (DCGAN: none on D's input layer; momentum 0.9 so the moving statistics
+    a *frozen* D uses in G's step keep up with G), global average pooling,
+    Dense(1, sigmoid).
     """
     image = keras.Input(IMAGE_SHAPE)
     x = image
-    for filters, stride in ((64, 2), (128, 2), (128, 1)):
+    for block, (filters, stride) in enumerate(((64, 2), (128, 2), (128, 1))):
         x = layers.Conv2D(filters, 3, strides=stride, padding="same")(x)
-        x = layers.BatchNormalization()(x)
+        if block > 0:                                  # DCGAN: no batch norm on D's input layer
+            x = layers.BatchNormalization(momentum=0.9)(x)  # moving stats follow G within ~10 steps
         x = layers.LeakyReLU(negative_slope)(x)        # 14x14x64, 7x7x128, 7x7x128
     x = layers.GlobalAveragePooling2D()(x)             # (batch, 128)
     p = layers.Dense(1, activation="sigmoid")(x)       # (batch, 1) in (0, 1)

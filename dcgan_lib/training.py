@@ -47,9 +47,10 @@ def compile_gan(generator, discriminator, *, d_optimizer=None, g_optimizer=None,
     d_optimizer = d_optimizer or keras.optimizers.Adam()
     g_optimizer = g_optimizer or keras.optimizers.Adam()
     discriminator.trainable = True
+    threshold = 0.0 if _from_logits(d_loss) else 0.5        # logit 0 = probability 0.5
     discriminator.compile(loss=d_loss, optimizer=d_optimizer,
-                          metrics=[keras.metrics.BinaryAccuracy(
-                              threshold=0.0 if _from_logits(d_loss) else 0.5, name="accuracy")])
+                          metrics=[keras.metrics.BinaryAccuracy(threshold=threshold, name="accuracy"),
+                                   keras.metrics.Recall(thresholds=threshold, name="real_accuracy")])
     gan = build_gan(generator, discriminator)
     discriminator.trainable = False
     gan.compile(loss=d_loss, optimizer=g_optimizer,
@@ -81,13 +82,25 @@ def train_discriminator_step_detailed(discriminator, real_images, fake_images):
 
     real_accuracy: share of real images D calls real; fake_accuracy: share of
     fakes D calls fake (Chapter 2 tracks both).
+
+    The real and the fake batch go through D as *one* batch (real first,
+    labels 1 then 0), which gives the same loss as two calls averaged but
+    keeps batch normalisation honest: a D with BN layers (Chapter 2's blog
+    model) then normalises with statistics of a real/fake mixture, which is
+    also what its moving statistics hold when it is frozen in G's step. Needs
+    ``discriminator`` compiled by :func:`compile_gan` (its metrics give the
+    accuracies).
     """
+    if len(real_images) != len(fake_images):
+        raise ValueError(f"need as many fakes as real images, got {len(fake_images)} and {len(real_images)}")
     discriminator.trainable = True
-    real_labels = np.ones((len(real_images), 1), np.float32)
-    fake_labels = np.zeros((len(fake_images), 1), np.float32)
-    loss_real, acc_real = discriminator.train_on_batch(real_images, real_labels)
-    loss_fake, acc_fake = discriminator.train_on_batch(fake_images, fake_labels)
-    return 0.5 * (loss_real + loss_fake), float(acc_real), float(acc_fake)
+    images = np.concatenate([real_images, fake_images])               # (2 * batch, 28, 28, 1)
+    labels = np.concatenate([np.ones((len(real_images), 1), np.float32),
+                             np.zeros((len(fake_images), 1), np.float32)])
+    out = discriminator.train_on_batch(images, labels, return_dict=True)
+    # balanced batch: accuracy = (real_accuracy + fake_accuracy) / 2
+    real_acc = float(out["real_accuracy"])
+    return float(out["loss"]), real_acc, 2.0 * float(out["accuracy"]) - real_acc
 
 
 def train_generator_step(gan, discriminator, z):
@@ -119,7 +132,8 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
     """The training loop of Chapter 1 (GANs in Action's, for Keras 3); Chapter 2 reuses it.
 
     ``images``: float32 (N, 28, 28, 1) in [-1, 1]. Each iteration draws a random
-    real batch and a batch of noise ~ N(0, 1), runs D's step then G's step.
+    real batch and a batch of noise ~ N(0, 1), runs D's step (on the real and
+    the fake batch together) then G's step.
     Every ``report_every`` iterations it records the *mean* over those
     iterations of D's loss and accuracy (also split into real and fake), G's
     loss and G's accuracy (share of fakes that fooled D), resets the trackers
@@ -141,7 +155,9 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
         start = time.perf_counter()
         real = images[rng.integers(0, len(images), batch_size)]
         z = rng.standard_normal((batch_size, latent_dim), dtype=np.float32)
-        fake = generator(z, training=False).numpy()   # a direct call: far faster than predict
+        # G in training mode, as in G's own step (its batch norm, if any, then behaves
+        # the same in both); a direct call is far faster than predict.
+        fake = generator(z, training=True).numpy()
         d_loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real, fake)
         z = rng.standard_normal((batch_size, latent_dim), dtype=np.float32)
         g_loss, g_acc = generator_step_with_accuracy(gan, discriminator, z)
