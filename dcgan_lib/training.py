@@ -65,42 +65,46 @@ def _from_logits(loss) -> bool:
         hasattr(loss, "get_config") and loss.get_config().get("from_logits", False))
 
 
-def train_discriminator_step(discriminator, real_images, fake_images):
+def train_discriminator_step(discriminator, real_images, fake_images, *, mixed: bool = True):
     """Step 1 of GAN training (Chapter 1): one D update on a real and a fake batch.
 
     ``real_images``, ``fake_images``: (batch, 28, 28, 1) in [-1, 1]. Labels are
     1 for real and 0 for fake. Returns ``(d_loss, d_accuracy)``, each the
     mean over the two batches; :func:`train_discriminator_step_detailed` also
-    gives the accuracy on each.
+    gives the accuracy on each, and explains ``mixed``.
     """
-    loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real_images, fake_images)
+    loss, acc_real, acc_fake = train_discriminator_step_detailed(
+        discriminator, real_images, fake_images, mixed=mixed)
     return loss, 0.5 * (acc_real + acc_fake)
 
 
-def train_discriminator_step_detailed(discriminator, real_images, fake_images):
+def train_discriminator_step_detailed(discriminator, real_images, fake_images, *, mixed: bool = True):
     """Like :func:`train_discriminator_step`; returns (d_loss, real_accuracy, fake_accuracy).
 
     real_accuracy: share of real images D calls real; fake_accuracy: share of
-    fakes D calls fake (Chapter 2 tracks both).
+    fakes D calls fake. Needs ``discriminator`` compiled by :func:`compile_gan`.
 
-    The real and the fake batch go through D as *one* batch (real first,
-    labels 1 then 0), which gives the same loss as two calls averaged but
-    keeps batch normalisation honest: a D with BN layers (Chapter 2's blog
-    model) then normalises with statistics of a real/fake mixture, which is
-    also what its moving statistics hold when it is frozen in G's step. Needs
-    ``discriminator`` compiled by :func:`compile_gan` (its metrics give the
-    accuracies).
+    ``mixed=False`` is the slides' way (Chapter 1): two ``train_on_batch``
+    calls, all-real then all-fake, so two optimizer steps. ``mixed=True``
+    (Chapter 2 on) sends real and fake through D as *one* batch -- one step on
+    the same loss. That keeps batch normalisation honest: a D with BN layers
+    then normalises with statistics of a real/fake mixture, which is also what
+    its moving statistics hold when it is frozen in G's step, instead of
+    all-real or all-fake batch statistics that by themselves give the answer.
     """
     if len(real_images) != len(fake_images):
         raise ValueError(f"need as many fakes as real images, got {len(fake_images)} and {len(real_images)}")
     discriminator.trainable = True
-    images = np.concatenate([real_images, fake_images])               # (2 * batch, 28, 28, 1)
-    labels = np.concatenate([np.ones((len(real_images), 1), np.float32),
-                             np.zeros((len(fake_images), 1), np.float32)])
-    out = discriminator.train_on_batch(images, labels, return_dict=True)
-    # balanced batch: accuracy = (real_accuracy + fake_accuracy) / 2
-    real_acc = float(out["real_accuracy"])
-    return float(out["loss"]), real_acc, 2.0 * float(out["accuracy"]) - real_acc
+    real_labels = np.ones((len(real_images), 1), np.float32)
+    fake_labels = np.zeros((len(fake_images), 1), np.float32)
+    if not mixed:
+        real = discriminator.train_on_batch(real_images, real_labels, return_dict=True)
+        fake = discriminator.train_on_batch(fake_images, fake_labels, return_dict=True)
+        return 0.5 * (float(real["loss"]) + float(fake["loss"])), float(real["accuracy"]), float(fake["accuracy"])
+    out = discriminator.train_on_batch(np.concatenate([real_images, fake_images]),   # (2 * batch, 28, 28, 1)
+                                       np.concatenate([real_labels, fake_labels]), return_dict=True)
+    real_acc = float(out["real_accuracy"])                 # recall of the class "real"
+    return float(out["loss"]), real_acc, 2.0 * float(out["accuracy"]) - real_acc   # balanced batch
 
 
 def train_generator_step(gan, discriminator, z):
@@ -128,12 +132,13 @@ HISTORY_KEYS = ("iteration", "d_loss", "d_accuracy", "real_accuracy", "fake_accu
 
 def train_with_train_on_batch(generator, discriminator, gan, images, *, iterations: int,
                               batch_size: int = 128, report_every: int = 1000,
-                              seed: int = 0, on_report=None, verbose: bool = True):
+                              seed: int = 0, on_report=None, verbose: bool = True,
+                              mixed: bool = True):
     """The training loop of Chapter 1 (GANs in Action's, for Keras 3); Chapter 2 reuses it.
 
     ``images``: float32 (N, 28, 28, 1) in [-1, 1]. Each iteration draws a random
-    real batch and a batch of noise ~ N(0, 1), runs D's step (on the real and
-    the fake batch together) then G's step.
+    real batch and a batch of noise ~ N(0, 1), runs D's step (``mixed``: see
+    :func:`train_discriminator_step_detailed`) then G's step.
     Every ``report_every`` iterations it records the *mean* over those
     iterations of D's loss and accuracy (also split into real and fake), G's
     loss and G's accuracy (share of fakes that fooled D), resets the trackers
@@ -158,7 +163,7 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
         # G in training mode, as in G's own step (its batch norm, if any, then behaves
         # the same in both); a direct call is far faster than predict.
         fake = generator(z, training=True).numpy()
-        d_loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real, fake)
+        d_loss, acc_real, acc_fake = train_discriminator_step_detailed(discriminator, real, fake, mixed=mixed)
         z = rng.standard_normal((batch_size, latent_dim), dtype=np.float32)
         g_loss, g_acc = generator_step_with_accuracy(gan, discriminator, z)
         trained += time.perf_counter() - start
