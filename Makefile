@@ -64,3 +64,22 @@ full-run: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# --- Slides (slides/README.md): one reveal.js deck per chapter, built from the notebooks with
+# their saved outputs, working offline (everything they load is copied into slides/build/lib/).
+.PHONY: slides present test-slides
+SLIDES_PORT ?= 8000
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+slides: install
+	$(BIN)/python scripts/build_slides.py
+
+present: slides
+	@echo "Decks: http://127.0.0.1:$(SLIDES_PORT)/ (or open slides/build/index.html directly); Ctrl+C stops"
+	$(BIN)/python -m http.server $(SLIDES_PORT) --bind 127.0.0.1 --directory slides/build
+
+# Opens every deck in headless Chromium from file:// and fails on any network request.
+test-slides: slides
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(BIN)/python -m pip install -q "websocket-client>=1.6"
+	DCGAN_SLIDES_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/slides/test_browser.py
