@@ -136,8 +136,9 @@ class EpochHistory(keras.callbacks.Callback):
     ``steps`` (optimizer steps so far), ``images`` (this epoch) and
     ``images_seen`` (so far), ``seconds`` (this epoch's training time) and
     ``train_seconds`` (so far), and ``complete`` (False for an epoch cut short
-    by :class:`TimeBudget` or an interruption). Pass earlier ``rows`` to carry
-    on a resumed run. With ``path`` the rows are rewritten as JSON after each
+    by :class:`TimeBudget` or an interruption; :meth:`record_interrupted_epoch`
+    adds the row of one broken off by an exception). Pass earlier ``rows`` to
+    carry on a resumed run (running totals continue from the last row). With ``path`` the rows are rewritten as JSON after each
     epoch; with ``verbose`` one line per epoch is printed.
     """
 
@@ -151,14 +152,24 @@ class EpochHistory(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._start_steps = time.perf_counter(), self._steps()
+        self._open_epoch = epoch
+
+    def record_interrupted_epoch(self):
+        """Add the row of an epoch that an exception (Ctrl-C) broke off, if any."""
+        if getattr(self, "_open_epoch", None) is not None:
+            self.on_epoch_end(self._open_epoch, {m.name: m.result() for m in self.model.metrics})
 
     def on_epoch_end(self, epoch, logs=None):
+        self._open_epoch = None
         seconds = time.perf_counter() - self._start
         steps = self._steps()
         images = (steps - self._start_steps) * self.batch_size
         last = self.rows[-1] if self.rows else {"images_seen": 0, "train_seconds": 0.0}
         planned = self.params.get("steps")
-        row = {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()},
+        logs = dict(logs or {})
+        names = [m.name for m in getattr(self.model, "metrics", []) if m.name in logs]
+        logs = {k: float(logs[k]) for k in names + sorted(set(logs) - set(names))}
+        row = {"epoch": epoch + 1, **logs,
                "steps": steps, "images": images, "images_seen": last["images_seen"] + images,
                "seconds": round(seconds, 3), "train_seconds": round(last["train_seconds"] + seconds, 3),
                "complete": planned is None or steps - self._start_steps >= planned}
@@ -167,9 +178,10 @@ class EpochHistory(keras.callbacks.Callback):
             write_json(self.path, self.rows)
         if self.verbose:
             total = self.params.get("epochs")
+            total = total if total and total < 10**9 else None      # "until the time is up"
             print(f"epoch {epoch + 1}{'/' + str(total) if total else ''}"
                   f"{'' if row['complete'] else ' (cut short)'}: "
-                  + "  ".join(f"{k} {row[k]:.3f}" for k in (logs or {}))
+                  + "  ".join(f"{k} {row[k]:.3f}" for k in logs)
                   + f"  {images} images in {seconds:.1f} s ({images / max(seconds, 1e-9):.0f}/s)",
                   flush=True)
 

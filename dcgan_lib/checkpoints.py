@@ -80,7 +80,7 @@ class GANCheckpoint:
         if path is None:
             return False
         try:
-            self.checkpoint.restore(path).assert_existing_objects_matched()
+            self.checkpoint.restore(path).expect_partial().assert_existing_objects_matched()
         except (AssertionError, ValueError, tf.errors.OpError) as err:
             self._may_save = False
             raise ValueError(f"checkpoint {path} does not fit this GAN "

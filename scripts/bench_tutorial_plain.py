@@ -24,7 +24,8 @@ parser.add_argument("--epochs", type=int, default=2)
 parser.add_argument("--batch-size", type=int, default=256)
 args = parser.parse_args()
 
-with np.load(os.environ["DCGAN_MNIST"]) as f:
+mnist_path = os.environ.get("DCGAN_MNIST") or parser.exit(2, "set DCGAN_MNIST to an .npz in Keras' MNIST layout\n")
+with np.load(mnist_path) as f:
     train_images = f["x_train"][: args.images]
 train_images = train_images.reshape(-1, 28, 28, 1).astype("float32")
 train_images = (train_images - 127.5) / 127.5

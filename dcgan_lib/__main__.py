@@ -1,0 +1,7 @@
+"""``python -m dcgan_lib``: the command line of :mod:`dcgan_lib.cli` (Chapter 3)."""
+import sys
+
+from .cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""Command line: train a GAN, draw samples from it, evaluate them (Chapter 3).
+
+    python -m dcgan_lib train --model tutorial --out runs/tut --epochs 5
+    python -m dcgan_lib sample runs/tut --n 1000 --out samples.npz
+    python -m dcgan_lib evaluate samples.npz
+
+``train`` writes into its ``--out`` directory a ``run.json`` (model, settings,
+versions, one entry per session), ``history.json`` (one row per epoch) and
+``checkpoints/``. Run it again on the same directory and it carries on where
+the last checkpoint left off; it refuses a directory that holds another
+model's run, or files that are not a run. The models are those of
+:data:`dcgan_lib.models.MODEL_BUILDERS` (add one there and it is available
+here), trained by :class:`dcgan_lib.gan_model.GAN`. Errors are one line on
+stderr and exit status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import platform
+import sys
+from pathlib import Path
+
+__all__ = ["main", "CLIError", "RUN_FILE", "HISTORY_FILE", "CHECKPOINT_DIR"]
+
+RUN_FILE, HISTORY_FILE, CHECKPOINT_DIR = "run.json", "history.json", "checkpoints"
+RUN_KIND = "dcgan_lib training run"
+FIXED = ("noise", "seed", "learning_rate", "beta_1")        # a run keeps these for life
+DEFAULT_EPOCHS = 5
+
+
+class CLIError(Exception):
+    """A user-facing error: printed as one line, exit status 2."""
+
+
+def _now():
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    from . import __version__
+
+    return {"dcgan_lib": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
+            "numpy": numpy.__version__, "python": platform.python_version()}
+
+
+def _write_json(path, data):
+    from .callbacks import write_json
+
+    write_json(path, data)
+
+
+def read_run(directory: Path) -> dict:
+    """The ``run.json`` of a run directory; CLIError if it is not one."""
+    path = directory / RUN_FILE
+    try:
+        run = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CLIError(f"{directory} is not a training run (it has no {RUN_FILE})") from None
+    except (OSError, ValueError) as err:
+        raise CLIError(f"{path} cannot be read as a run description: {err}") from None
+    if not isinstance(run, dict) or run.get("kind") != RUN_KIND or "model" not in run:
+        raise CLIError(f"{path} is not a dcgan_lib run description")
+    return run
+
+
+# --- train ---------------------------------------------------------------------
+
+def _check_out_dir(out: Path, model: str | None):
+    """Return the existing run in ``out`` (or None for a new run), or refuse."""
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {out} is a file, not a directory")
+    if out.is_dir() and (out / RUN_FILE).exists():
+        run = read_run(out)
+        if model is not None and run["model"] != model:
+            raise CLIError(f"{out} holds a run of model '{run['model']}', not '{model}': "
+                           f"use another --out, or --model {run['model']} to continue it")
+        return run
+    if out.is_dir() and any(out.iterdir()):
+        raise CLIError(f"{out} is not empty and holds no {RUN_FILE}: refusing to write a run "
+                       "into it; choose a new or empty directory")
+    return None
+
+
+def _settings(args, run):
+    """Merge command-line options with a resumed run's settings and defaults."""
+    from .gan_model import training_defaults
+
+    model = args.model or (run or {}).get("model")
+    if model is None:
+        raise CLIError("--model is required for a new run")
+    old = (run or {}).get("settings", {})
+    defaults = training_defaults(model)
+    s = {"model": model}
+    for key in ("noise", "seed", "learning_rate", "beta_1", "batch_size", "images", "checkpoint_every"):
+        given = getattr(args, key)
+        if run is not None and key in FIXED and given is not None and given != old.get(key):
+            raise CLIError(f"this run was started with --{key.replace('_', '-')} {old.get(key)}; "
+                           "it cannot change when resuming (start a new --out instead)")
+        fallback = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1}
+        s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
+    if args.epochs is not None:
+        s["epochs"] = args.epochs
+    elif args.seconds is not None:
+        s["epochs"] = None                       # as many as the time allows
+    else:
+        s["epochs"] = old.get("epochs") or DEFAULT_EPOCHS
+    s["seconds"] = args.seconds
+    for key, low in (("epochs", 1), ("batch_size", 1), ("images", 1), ("checkpoint_every", 1)):
+        if s[key] is not None and s[key] < low:
+            raise CLIError(f"--{key.replace('_', '-')} must be at least {low}, got {s[key]}")
+    if s["seconds"] is not None and s["seconds"] <= 0:
+        raise CLIError(f"--seconds must be positive, got {s['seconds']}")
+    if s["learning_rate"] <= 0:
+        raise CLIError(f"--learning-rate must be positive, got {s['learning_rate']}")
+    return s
+
+
+def _load_images(count):
+    from .data import load_mnist
+
+    try:
+        (x_train, _), _ = load_mnist()
+    except (FileNotFoundError, ValueError) as err:
+        raise CLIError(str(err).splitlines()[0]) from None
+    if count is not None:
+        if count > len(x_train):
+            raise CLIError(f"--images {count} asks for more than the {len(x_train)} training "
+                           "images available")
+        x_train = x_train[:count]
+    return x_train
+
+
+def cmd_train(args) -> int:
+    out = Path(args.out).expanduser()
+    run = _check_out_dir(out, args.model)
+    s = _settings(args, run)
+    images = _load_images(s["images"])
+    if len(images) < s["batch_size"]:
+        raise CLIError(f"{len(images)} images are fewer than one batch of {s['batch_size']}: "
+                       "lower --batch-size or raise --images")
+
+    import keras
+
+    from .callbacks import EpochHistory, TimeBudget
+    from .checkpoints import CheckpointEvery, GANCheckpoint, resumable_dataset
+    from .gan_model import make_gan
+
+    keras.utils.set_random_seed(s["seed"])                # the same seed, the same weights
+    gan = make_gan(s["model"], noise=s["noise"], seed=s["seed"],
+                   learning_rate=s["learning_rate"], beta_1=s["beta_1"])
+    checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
+    try:
+        resumed = checkpoint.restore()
+    except ValueError as err:
+        raise CLIError(f"{out}: {err}") from None
+    history = []
+    if (out / HISTORY_FILE).exists():                      # rows past the checkpoint are lost work
+        history = [r for r in json.loads((out / HISTORY_FILE).read_text())
+                   if r.get("steps", 0) <= checkpoint.step]
+    done, step = int(checkpoint.epoch), checkpoint.step
+    if s["epochs"] is not None and done >= s["epochs"]:
+        print(f"{out} already holds {done} complete epochs (step {step}) of '{s['model']}'; "
+              f"nothing to do. Raise --epochs to train further.")
+        return 0
+
+    out.mkdir(parents=True, exist_ok=True)
+    run = run or {"kind": RUN_KIND, "format": 1, "model": s["model"], "created": _now(),
+                  "sessions": []}
+    session = {"started": _now(), "argv": sys.argv[1:] if args.argv is None else args.argv,
+               "start_epoch": done, "start_step": step, "status": "running"}
+    run.update(settings={k: v for k, v in s.items() if k not in ("model", "seconds")},
+               versions=_versions())
+    run["sessions"].append(session)
+    _write_json(out / RUN_FILE, run)
+
+    steps_per_epoch = len(images) // s["batch_size"]
+    last = "unlimited" if s["epochs"] is None else s["epochs"]
+    print(f"{'Resuming' if resumed else 'Training'} '{s['model']}' in {out}: {len(images)} images, "
+          f"batch {s['batch_size']}, {steps_per_epoch} steps/epoch, epoch {done + 1} of {last}"
+          + (f", step {step}" if resumed else "")
+          + (f", stopping after {s['seconds']:g} s of training" if s["seconds"] else ""), flush=True)
+
+    recorder = EpochHistory(s["batch_size"], rows=history, path=out / HISTORY_FILE, verbose=True)
+    saver = CheckpointEvery(checkpoint, every=s["checkpoint_every"])
+    callbacks = [recorder] + ([TimeBudget(s["seconds"])] if s["seconds"] else []) + [saver]
+    dataset = resumable_dataset(images, s["batch_size"], seed=s["seed"], first_epoch=done)
+    status = "complete"
+    try:
+        gan.fit(dataset, epochs=s["epochs"] or 10**9, initial_epoch=done,
+                steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False,
+                verbose=1 if sys.stdout.isatty() and s["epochs"] else 0)
+        if s["seconds"] and callbacks[1].stopped:
+            status = "time budget"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        recorder.record_interrupted_epoch()
+        if checkpoint.step != saver._saved_step:
+            saver.save()
+    session.update(ended=_now(), status=status, end_epoch=int(checkpoint.epoch),
+                   end_step=checkpoint.step,
+                   train_seconds=round(sum(r["seconds"] for r in recorder.rows[len(history):]), 3))
+    _write_json(out / RUN_FILE, run)
+    where = f"epoch {int(checkpoint.epoch)}, step {checkpoint.step}"
+    if status == "interrupted":
+        print(f"\nInterrupted: saved {where} in {out}; run the same command to carry on.",
+              file=sys.stderr)
+        return 130
+    note = {"complete": "Done", "time budget": "Time budget used up"}[status]
+    print(f"{note}: {where}; checkpoint {checkpoint.latest}, history {out / HISTORY_FILE}")
+    return 0
+
+
+# --- sample ----------------------------------------------------------------------
+
+def cmd_sample(args) -> int:
+    directory = Path(args.dir).expanduser()
+    if not directory.is_dir():
+        raise CLIError(f"run directory {directory} does not exist")
+    run = read_run(directory)
+    target = Path(args.out).expanduser()
+    if target.suffix != ".npz":
+        raise CLIError(f"--out {target} should end in .npz")
+    if target.exists() and not args.force:
+        raise CLIError(f"{target} already exists: pass --force to overwrite it")
+    if args.n < 1:
+        raise CLIError(f"--n must be at least 1, got {args.n}")
+
+    from .checkpoints import latest_checkpoint
+    from .gan_model import generate_images
+    from .models import MODEL_BUILDERS
+
+    model = run["model"]
+    if model not in MODEL_BUILDERS:
+        raise CLIError(f"{directory} holds a run of model '{model}', which this version of "
+                       f"dcgan_lib does not know (known: {', '.join(MODEL_BUILDERS)})")
+    path = latest_checkpoint(directory / CHECKPOINT_DIR)
+    if path is None:
+        raise CLIError(f"{directory} holds no checkpoint yet: train it first")
+    import tensorflow as tf
+
+    generator = MODEL_BUILDERS[model][0]()
+    epoch = tf.Variable(0, dtype=tf.int64)
+    try:
+        tf.train.Checkpoint(generator=generator, epoch=epoch).restore(path) \
+            .expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as err:
+        raise CLIError(f"checkpoint {path} does not fit model '{model}' "
+                       f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    noise = run.get("settings", {}).get("noise", "normal")
+    images = generate_images(generator, args.n, noise=noise, seed=args.seed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.stem + ".tmp.npz")
+    import numpy as np
+
+    np.savez(tmp, images=images.astype(np.float32))
+    os.replace(tmp, target)
+    print(f"Wrote {args.n} images of '{model}' (epoch {int(epoch)}, checkpoint "
+          f"{Path(path).name}) to {target}: float32 {images.shape} in [-1, 1]")
+    return 0
+
+
+# --- evaluate --------------------------------------------------------------------
+
+def cmd_evaluate(args) -> int:
+    path = Path(args.file).expanduser()
+    if not path.is_file():
+        raise CLIError(f"{path} does not exist")
+    try:
+        from .metrics import evaluate_file, format_report
+    except ImportError as err:
+        raise CLIError(f"evaluate needs dcgan_lib.metrics, which cannot be imported ({err})") from None
+    try:
+        result = evaluate_file(path)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        raise CLIError(f"{path}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+    print(format_report(result))
+    return 0
+
+
+# --- parser ----------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import MODEL_BUILDERS
+
+    called = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    parser = argparse.ArgumentParser(
+        prog=called if called and called not in ("__main__.py", "-c") else "python -m dcgan_lib",
+        description="Train DCGANs on MNIST, sample from them, evaluate samples. "
+                    "MNIST comes from $DCGAN_MNIST (an .npz in Keras' layout) if set.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a GAN (or carry on training one) into a directory",
+                       description="Train a GAN; run again on the same --out to resume.")
+    t.add_argument("--model", choices=sorted(MODEL_BUILDERS),
+                   help="which generator/discriminator pair (required for a new run)")
+    t.add_argument("--out", required=True, help="run directory (created; resumed if it holds a run)")
+    t.add_argument("--epochs", type=int, help="train until the run has this many complete epochs "
+                   f"(default: the run's last setting, else {DEFAULT_EPOCHS}; unlimited with "
+                   "--seconds alone)")
+    t.add_argument("--seconds", type=float, help="stop after this much training time in this session "
+                   "(checked after every step); progress is saved")
+    t.add_argument("--images", type=int, help="use only the first N training images")
+    t.add_argument("--batch-size", type=int, help="images per step (default depends on the model)")
+    t.add_argument("--seed", type=int, help="seed for weights, noise and data order (default 0)")
+    t.add_argument("--noise", choices=("normal", "uniform"), help="z ~ N(0,1) or U(-1,1) (default normal)")
+    t.add_argument("--learning-rate", type=float, help="Adam learning rate of both optimizers")
+    t.add_argument("--beta-1", type=float, help="Adam's beta_1 of both optimizers")
+    t.add_argument("--checkpoint-every", type=int, help="save every N epochs (default 1; the end of "
+                   "training is always saved)")
+    t.set_defaults(func=cmd_train)
+
+    s = sub.add_parser("sample", help="generate images from a run's latest checkpoint",
+                       description="Write N generated images (key 'images', float32 (N, 28, 28, 1) "
+                                   "in [-1, 1]) to an .npz file.")
+    s.add_argument("dir", help="run directory written by 'train'")
+    s.add_argument("--n", type=int, required=True, help="number of images")
+    s.add_argument("--out", required=True, help="output .npz file")
+    s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
+    s.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    s.set_defaults(func=cmd_sample)
+
+    e = sub.add_parser("evaluate", help="score an .npz of generated images",
+                       description="Evaluate generated images (see dcgan_lib.metrics).")
+    e.add_argument("file", help=".npz file with key 'images' (from 'sample')")
+    e.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; return the exit status (2 for any user error)."""
+    args = build_parser().parse_args(argv)
+    args.argv = None if argv is None else list(argv)
+    try:
+        return args.func(args)
+    except (CLIError, OSError) as err:          # OSError: permissions, a full disk, ...
+        print(f"error: {err}", file=sys.stderr)
+        # A checkpoint that failed to restore lists every value it left unrestored
+        # when its objects are deleted; the line above has said what matters.
+        logging.getLogger("tensorflow").setLevel(logging.ERROR)
+        return 2

@@ -1,0 +1,140 @@
+"""The command line ``python -m dcgan_lib`` (Chapter 3): train, resume, sample, refuse."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dcgan_lib import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
+
+pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+
+
+def run_cli(*args, timeout=120):
+    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run([sys.executable, "-m", "dcgan_lib", *map(str, args)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_error(result, *words):
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A dense run: 512 images, batch 64, one epoch (8 steps)."""
+    out = tmp_path_factory.mktemp("runs") / "dense"
+    result = run_cli("train", "--model", "dense", "--out", out, "--images", 512,
+                     "--epochs", 1, "--batch-size", 64)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "epoch 1/1" in result.stdout
+    return out
+
+
+def test_train_writes_run_history_and_checkpoint(trained):
+    run = json.loads((trained / "run.json").read_text())
+    assert run["model"] == "dense"
+    assert run["settings"]["batch_size"] == 64 and run["settings"]["images"] == 512
+    assert {"tensorflow", "keras", "dcgan_lib"} <= set(run["versions"])
+    assert run["sessions"][-1]["status"] == "complete"
+    (row,) = json.loads((trained / "history.json").read_text())
+    assert row["epoch"] == 1 and row["steps"] == 8 and row["images_seen"] == 512
+    assert row["complete"] is True
+    assert {"d_loss", "g_loss", "d_acc_real", "d_acc_fake", "seconds"} <= set(row)
+    assert (trained / "checkpoints" / "ckpt-8.index").is_file()
+
+
+def test_sample_writes_images_and_refuses_to_overwrite(trained, tmp_path, capsys):
+    target = tmp_path / "samples.npz"
+    result = run_cli("sample", trained, "--n", 20, "--out", target, "--seed", 1)
+    assert result.returncode == 0, result.stderr
+    with np.load(target) as f:
+        images = f["images"]
+    assert images.shape == (20, 28, 28, 1) and images.dtype == np.float32
+    assert images.min() >= -1.0 and images.max() <= 1.0 and images.std() > 0
+    before = target.read_bytes()
+    assert cli.main(["sample", str(trained), "--n", "5", "--out", str(target)]) == 2
+    assert "--force" in capsys.readouterr().err
+    assert target.read_bytes() == before
+    assert cli.main(["sample", str(trained), "--n", "5", "--out", str(target), "--force"]) == 0
+    with np.load(target) as f:
+        assert f["images"].shape == (5, 28, 28, 1)
+
+
+def test_resume_continues_the_run(trained, tmp_path):
+    out = tmp_path / "dense"
+    shutil.copytree(trained, out)
+    result = run_cli("train", "--out", out, "--epochs", 2)      # the model comes from run.json
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Resuming" in result.stdout and "step 8" in result.stdout
+    rows = json.loads((out / "history.json").read_text())
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["steps"] == 16
+    assert rows[-1]["images_seen"] == 1024
+    run = json.loads((out / "run.json").read_text())
+    assert [s["start_step"] for s in run["sessions"]] == [0, 8]
+    assert (out / "checkpoints" / "ckpt-16.index").is_file()
+    assert cli.main(["train", "--out", str(out), "--epochs", "2"]) == 0   # nothing left to do
+
+
+def test_refusals(trained, tmp_path, capsys):
+    result = run_cli("train", "--model", "tutorial", "--out", trained, "--epochs", 2)
+    assert_clean_error(result, "dense", "tutorial")
+    other = tmp_path / "other"
+    shutil.copytree(trained, other)
+    run = json.loads((other / "run.json").read_text())
+    run["model"] = "tutorial"
+    (other / "run.json").write_text(json.dumps(run))
+    result = run_cli("sample", other, "--n", 4, "--out", tmp_path / "x.npz")
+    assert_clean_error(result, "does not fit")
+    assert not (tmp_path / "x.npz").exists()
+
+    def refused(*argv, words=()):
+        assert cli.main([str(a) for a in argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error:") and len(err.strip().splitlines()) == 1, err
+        for word in words:
+            assert word in err
+
+    stranger = tmp_path / "stranger"
+    stranger.mkdir()
+    (stranger / "notes.txt").write_text("mine")
+    refused("train", "--model", "dense", "--out", stranger, words=("not empty",))
+    assert sorted(p.name for p in stranger.iterdir()) == ["notes.txt"]
+    refused("train", "--out", tmp_path / "new", words=("--model",))
+    refused("train", "--model", "dense", "--out", tmp_path / "big", "--images", 10**6, words=("--images",))
+    refused("train", "--out", trained, "--seed", 5, words=("seed",))
+    refused("sample", stranger, "--n", 4, "--out", tmp_path / "x.npz", words=("run.json",))
+    empty_run = tmp_path / "empty_run"
+    empty_run.mkdir()
+    shutil.copy(trained / "run.json", empty_run / "run.json")
+    refused("sample", empty_run, "--n", 4, "--out", tmp_path / "x.npz", words=("no checkpoint",))
+    refused("sample", tmp_path / "nowhere", "--n", 4, "--out", tmp_path / "x.npz",
+            words=("does not exist",))
+    refused("evaluate", tmp_path / "missing.npz", words=("does not exist",))
+
+
+def test_seconds_stops_mid_epoch(tmp_path):
+    out = tmp_path / "timed"
+    # 20,000 images in batches of 4: 5,000 steps, far more than 1 s of work
+    result = run_cli("train", "--model", "dense", "--out", out, "--images", 20000,
+                     "--batch-size", 4, "--seconds", 1)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Time budget" in result.stdout
+    (row,) = json.loads((out / "history.json").read_text())
+    assert row["complete"] is False and 0 < row["steps"] < 5000
+    assert row["seconds"] < 30
+    run = json.loads((out / "run.json").read_text())
+    assert run["sessions"][-1]["status"] == "time budget"
+    assert run["sessions"][-1]["end_step"] == row["steps"]
