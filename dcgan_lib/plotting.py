@@ -225,13 +225,7 @@ def plot_confusion(cm, *, title: str | None = None, ax=None, normalize: bool = F
                     ax.text(j, i, f"{table[i, j]}", ha="center", va="center",
                             fontsize=6 if table[i, j] >= 1000 else 7,
                             color="white" if shares[i, j] > 0.55 else "black")
-    if title:
-        ax.set_title(title, fontsize=10)
-    if own:
-        plt.tight_layout()
-        plt.show()
-        return None
-    return ax
+    return _finish(ax, own, title)
 
 
 def plot_roc(fpr, tpr, *, auc_value: float | None = None, ax=None, label: str | None = None,
@@ -260,13 +254,7 @@ def plot_roc(fpr, tpr, *, auc_value: float | None = None, ax=None, label: str | 
     ax.set_xlabel("FPR: fakes judged real (Type I)")
     ax.set_ylabel("TPR: reals judged real (recall)")
     ax.legend(fontsize=7, loc="lower right")
-    if title:
-        ax.set_title(title, fontsize=10)
-    if own:
-        plt.tight_layout()
-        plt.show()
-        return None
-    return ax
+    return _finish(ax, own, title)
 
 
 def plot_class_histogram(counts, *, title: str | None = None, ax=None, reference=None,
@@ -298,6 +286,13 @@ def plot_class_histogram(counts, *, title: str | None = None, ax=None, reference
     ax.set_xticks(k)
     ax.set_xlabel("predicted digit")
     ax.set_ylabel("count")
+    return _finish(ax, own, title)
+
+
+def _finish(ax, own: bool, title):
+    """Title ``ax``; if the figure is our own, show it and return None, else return ``ax``."""
+    import matplotlib.pyplot as plt
+
     if title:
         ax.set_title(title, fontsize=10)
     if own:
