@@ -24,12 +24,13 @@ ifneq ($(wildcard $(SHARED_MNIST)),)
   export DCGAN_MNIST ?= $(SHARED_MNIST)
 endif
 
-.PHONY: install lab test test-unit test-notebooks full-run clean help
+.PHONY: install lab test test-unit test-notebooks full-run bench clean help
 
 help:
 	@echo "make lab    - set up .venv (if needed) and open JupyterLab on notebooks/"
 	@echo "make test   - set up/update .venv and run unit tests + every notebook (quick mode)"
 	@echo "make full-run NB=notebooks/01_first_gan.ipynb - run a chapter at full length, saving outputs"
+	@echo "make bench  - measure speed and quality, rewrite BENCHMARKS.md (about 40 minutes on 2 cores)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +62,10 @@ full-run: install
 	@test -n "$(NB)" || { echo "say which: make full-run NB=notebooks/01_first_gan.ipynb"; exit 2; }
 	cd $(dir $(NB)) && DCGAN_QUICK=0 $(abspath $(BIN))/jupyter nbconvert --to notebook --execute --inplace \
 	  --ExecutePreprocessor.timeout=-1 $(notdir $(NB))
+
+# Speed and sample-quality benchmarks; rewrites BENCHMARKS.md and benchmarks/*.png.
+bench: install
+	$(BIN)/python benchmarks/run_benchmarks.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -37,5 +37,6 @@ from .checks import *  # noqa: E402,F401,F403
 
 from .exercises import *  # noqa: E402,F401,F403
 from .distribute import *  # noqa: E402,F401,F403
+from .speed import *  # noqa: E402,F401,F403
 
 __version__ = "0.1.0"

@@ -38,8 +38,9 @@ class GANCheckpoint:
     ``gan``: a compiled :class:`dcgan_lib.gan_model.GAN`. Saved: the generator
     and discriminator (weights and batch-norm statistics), both optimizers
     (``iterations`` = the step count, and Adam's moments), the random states
-    (the noise ``SeedGenerator``, dropout's) and ``epoch``, a counter of
-    complete epochs.
+    (the noise ``SeedGenerator``, dropout's), ``epoch``, a counter of
+    complete epochs, and a :class:`~dcgan_lib.gan_model.TunedGAN`'s
+    ``ema_generator`` when it keeps one.
     ``max_to_keep`` newest checkpoints stay in ``directory``.
 
     It never writes over a run by surprise: if ``directory`` already holds
@@ -55,10 +56,18 @@ class GANCheckpoint:
             g_optimizer=gan.g_optimizer, d_optimizer=gan.d_optimizer,
             noise_seed=gan.seed_generator.state, epoch=self.epoch,
             generator_rng=_random_states(gan.generator),
-            discriminator_rng=_random_states(gan.discriminator))
+            discriminator_rng=_random_states(gan.discriminator),
+            **self._weight_average(gan))
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory),
                                                   max_to_keep=max_to_keep, checkpoint_name="ckpt")
         self._may_save = self.manager.latest_checkpoint is None
+
+    @staticmethod
+    def _weight_average(gan):
+        """A :class:`~dcgan_lib.gan_model.TunedGAN`'s average of G's weights, if it keeps one."""
+        if getattr(gan, "ema_generator", None) is None:
+            return {}
+        return {"ema_generator": gan.ema_generator, "ema_steps": gan.ema_steps}
 
     @property
     def step(self) -> int:

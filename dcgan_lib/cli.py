@@ -28,7 +28,8 @@ __all__ = ["main", "CLIError", "RUN_FILE", "HISTORY_FILE", "CHECKPOINT_DIR"]
 
 RUN_FILE, HISTORY_FILE, CHECKPOINT_DIR = "run.json", "history.json", "checkpoints"
 RUN_KIND = "dcgan_lib training run"
-FIXED = ("noise", "seed", "learning_rate", "beta_1")        # a run keeps these for life
+# a run keeps these for life
+FIXED = ("noise", "seed", "learning_rate", "beta_1", "real_label", "ema_decay", "precision")
 DEFAULT_EPOCHS = 5
 
 
@@ -99,13 +100,19 @@ def _settings(args, run):
     old = (run or {}).get("settings", {})
     defaults = training_defaults(model)
     s = {"model": model}
-    for key in ("noise", "seed", "learning_rate", "beta_1", "batch_size", "images", "checkpoint_every"):
-        given = getattr(args, key)
+    for key in ("noise", "seed", "learning_rate", "beta_1", "batch_size", "images", "checkpoint_every",
+                "real_label", "ema_decay", "precision"):
+        given = getattr(args, key, None)
         if run is not None and key in FIXED and given is not None and given != old.get(key):
             raise CLIError(f"this run was started with --{key.replace('_', '-')} {old.get(key)}; "
                            "it cannot change when resuming (start a new --out instead)")
-        fallback = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1}
-        s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
+        fallback = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1,
+                    "real_label": 1.0, "ema_decay": None, "precision": "float32"}
+        if run is not None and key not in old:              # a run from before the key existed
+            s[key] = given if given is not None else fallback.get(key, defaults.get(key))
+        else:
+            s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
+    s["xla"] = args.xla
     if args.epochs is not None:
         s["epochs"] = args.epochs
     elif args.seconds is not None:
@@ -155,7 +162,9 @@ def cmd_train(args) -> int:
 
     keras.utils.set_random_seed(s["seed"])                # the same seed, the same weights
     gan = make_gan(s["model"], noise=s["noise"], seed=s["seed"],
-                   learning_rate=s["learning_rate"], beta_1=s["beta_1"])
+                   learning_rate=s["learning_rate"], beta_1=s["beta_1"], real_label=s["real_label"],
+                   ema_decay=s["ema_decay"], precision=s["precision"],
+                   jit_compile={"auto": "auto", "on": True, "off": False}[s["xla"]])
     checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
     try:
         resumed = checkpoint.restore()
@@ -176,7 +185,7 @@ def cmd_train(args) -> int:
                   "sessions": []}
     session = {"started": _now(), "argv": sys.argv[1:] if args.argv is None else args.argv,
                "start_epoch": done, "start_step": step, "status": "running"}
-    run.update(settings={k: v for k, v in s.items() if k not in ("model", "seconds")},
+    run.update(settings={k: v for k, v in s.items() if k not in ("model", "seconds", "xla")},
                versions=_versions())
     run["sessions"].append(session)
     _write_json(out / RUN_FILE, run)
@@ -248,8 +257,10 @@ def cmd_sample(args) -> int:
 
     generator = MODEL_BUILDERS[model][0]()
     epoch = tf.Variable(0, dtype=tf.int64)
+    # A run that keeps an average of G's weights is sampled from the average.
+    key = "ema_generator" if run.get("settings", {}).get("ema_decay") else "generator"
     try:
-        tf.train.Checkpoint(generator=generator, epoch=epoch).restore(path) \
+        tf.train.Checkpoint(**{key: generator}, epoch=epoch).restore(path) \
             .expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise CLIError(f"checkpoint {path} does not fit model '{model}' "
@@ -262,8 +273,9 @@ def cmd_sample(args) -> int:
 
     np.savez(tmp, images=images.astype(np.float32))
     os.replace(tmp, target)
+    which = ", average of G's weights" if key == "ema_generator" else ""
     print(f"Wrote {args.n} images of '{model}' (epoch {int(epoch)}, checkpoint "
-          f"{Path(path).name}) to {target}: float32 {images.shape} in [-1, 1]")
+          f"{Path(path).name}{which}) to {target}: float32 {images.shape} in [-1, 1]")
     return 0
 
 
@@ -313,6 +325,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--noise", choices=("normal", "uniform"), help="z ~ N(0,1) or U(-1,1) (default normal)")
     t.add_argument("--learning-rate", type=float, help="Adam learning rate of both optimizers")
     t.add_argument("--beta-1", type=float, help="Adam's beta_1 of both optimizers")
+    t.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
+                   help="layer precision (default float32; mixed_float16 on GPUs, mixed_bfloat16 "
+                        "on TPUs and recent CPUs/GPUs: see BENCHMARKS.md)")
+    t.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                   help="compile the step with XLA (auto: on when a GPU is visible, as Keras does)")
     t.add_argument("--checkpoint-every", type=int, help="save every N epochs (default 1; the end of "
                    "training is always saved)")
     t.set_defaults(func=cmd_train)

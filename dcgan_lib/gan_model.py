@@ -25,8 +25,8 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
 
-__all__ = ["GAN", "make_gan", "make_train_step", "generate_images", "NOISES",
-           "TRAINING_DEFAULTS", "training_defaults"]
+__all__ = ["GAN", "TunedGAN", "make_gan", "make_train_step", "generate_images", "NOISES",
+           "TRAINING_DEFAULTS", "training_defaults", "PRECISIONS"]
 
 NOISES = ("normal", "uniform")
 
@@ -40,11 +40,15 @@ TRAINING_DEFAULTS = {
     "dense": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},
     "tutorial": {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256},   # TF tutorial
     "upsample": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},   # DCGAN paper's Adam
+    # Appendix A, chosen by measurement on 2 CPU cores (benchmarks/, BENCHMARKS.md)
+    "fast": {"learning_rate": 5e-4, "beta_1": 0.5, "batch_size": 64, "real_label": 1.0,
+             "ema_decay": 0.999},
 }
 
 
 def training_defaults(model_name: str) -> dict:
-    """Learning rate, Adam's beta_1 and batch size used for ``model_name``."""
+    """Learning rate, Adam's beta_1, batch size (and, where set, ``real_label``
+    and ``ema_decay`` of :class:`TunedGAN`) used for ``model_name``."""
     return dict(TRAINING_DEFAULTS.get(model_name, TRAINING_DEFAULTS["default"]))
 
 
@@ -114,26 +118,131 @@ class GAN(keras.Model):
             tracker.update_state(value)
         return {t.name: t.result() for t in self.trackers}
 
+    @property
+    def sampling_generator(self):
+        """The generator to draw images from (G itself here)."""
+        return self.generator
+
+
+class TunedGAN(GAN):
+    """:class:`GAN` with the options of the fast CPU configuration (Defined in Appendix A).
+
+    Its ``train_step`` is :meth:`GAN.train_step` written out again with three
+    options added (Chapter 3 prints ``GAN.train_step`` and keeps it minimal),
+    each option measured in ``BENCHMARKS.md``:
+
+    - ``real_label`` < 1: one-sided label smoothing, D's target for real
+      images (fakes stay 0); 1.0 is :class:`GAN`'s loss;
+    - ``ema_decay``: keep ``ema_generator``, an exponential moving average of
+      G's weights (and batch-norm statistics) updated after every step, whose
+      images are usually better than G's own (:attr:`sampling_generator`).
+      Its decay is min(ema_decay, (1 + step) / (10 + step)), as in
+      ``tf.train.ExponentialMovingAverage``, so early on it follows G closely;
+    - mixed precision: with a ``LossScaleOptimizer`` (float16) the losses are
+      scaled before differentiation so that small gradients do not underflow.
+    """
+
+    def __init__(self, generator, discriminator, *, real_label=1.0, ema_decay=None, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if not 0.5 < real_label <= 1.0:
+            raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
+        if ema_decay is not None and not 0.0 < ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
+        self.real_label, self.ema_decay, self.ema_generator = float(real_label), ema_decay, None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.set_weights(generator.get_weights())
+            self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, name="ema_steps")
+
+    def train_step(self, real_images):
+        z = _noise((ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator)
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake_images = self.generator(z, training=True)
+            real_out = self.discriminator(real_images, training=True)
+            fake_out = self.discriminator(fake_images, training=True)
+            d_loss = (self.bce(ops.full_like(real_out, self.real_label), real_out)
+                      + self.bce(ops.zeros_like(fake_out), fake_out))
+            g_loss = self.bce(ops.ones_like(fake_out), fake_out)
+            # scale_loss is the identity unless the optimizer is a LossScaleOptimizer
+            d_scaled, g_scaled = self.d_optimizer.scale_loss(d_loss), self.g_optimizer.scale_loss(g_loss)
+        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        if self.ema_generator is not None:
+            self._update_ema()
+        return self._track_metrics(d_loss, g_loss, real_out, fake_out)
+
+    def _track_metrics(self, d_loss, g_loss, real_out, fake_out):
+        """Update the four trackers as :meth:`GAN.train_step` does; return their values."""
+        cut = 0.0 if self.d_logits else 0.5
+        values = (d_loss, g_loss, ops.mean(ops.cast(real_out > cut, "float32")),
+                  ops.mean(ops.cast(fake_out <= cut, "float32")))
+        for tracker, value in zip(self.trackers, values):
+            tracker.update_state(value)
+        return {t.name: t.result() for t in self.trackers}
+
+    def _update_ema(self):
+        self.ema_steps.assign_add(1)
+        steps = ops.cast(self.ema_steps, "float32")
+        decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        for average, weight in zip(self.ema_generator.weights, self.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * weight)
+
+    @property
+    def sampling_generator(self):
+        """The weight average if one is kept, else G."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+
 
 def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
-             learning_rate: float | None = None, beta_1: float | None = None, **compile_kwargs) -> GAN:
+             learning_rate: float | None = None, beta_1: float | None = None,
+             real_label: float | None = None, ema_decay: float | None | str = "default",
+             precision: str = "float32", **compile_kwargs) -> GAN:
     """Build and compile a :class:`GAN` for a name of ``MODEL_BUILDERS`` (Defined in Chapter 3).
 
-    Two separate Adam optimizers with :func:`training_defaults` unless given;
-    the discriminator's loss uses logits or probabilities as the model's
-    ``MODEL_BUILDERS`` entry says.
+    Two separate Adam optimizers; every setting not given comes from
+    :func:`training_defaults` (``ema_decay=None`` turns the weight average
+    off). The discriminator's loss uses logits or probabilities as the
+    model's ``MODEL_BUILDERS`` entry says.
+
+    ``precision``: "float32", or a Keras mixed-precision policy for the layers
+    (variables stay float32): "mixed_float16" (GPUs; the optimizers are then
+    wrapped in ``LossScaleOptimizer``) or "mixed_bfloat16" (recent CPUs,
+    TPUs, Ampere and later GPUs). ``compile_kwargs`` go to ``compile``, e.g.
+    ``jit_compile=True`` for XLA (Keras' default "auto" turns XLA on when a
+    GPU is visible and off on a CPU-only machine). Measured in ``BENCHMARKS.md``.
     """
     from .models import MODEL_BUILDERS
 
     if model_name not in MODEL_BUILDERS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODEL_BUILDERS)}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     build_g, build_d, d_logits = MODEL_BUILDERS[model_name]
     defaults = training_defaults(model_name)
     lr = defaults["learning_rate"] if learning_rate is None else learning_rate
     b1 = defaults["beta_1"] if beta_1 is None else beta_1
-    gan = GAN(build_g(), build_d(), d_logits=d_logits, noise=noise, seed=seed, name=f"{model_name}_gan")
-    gan.compile(d_optimizer=keras.optimizers.Adam(lr, beta_1=b1, name="d_adam"),
-                g_optimizer=keras.optimizers.Adam(lr, beta_1=b1, name="g_adam"), **compile_kwargs)
+    real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
+    ema_decay = defaults.get("ema_decay") if ema_decay == "default" else ema_decay
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try:
+        generator, discriminator = build_g(), build_d()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    tuned = real_label != 1.0 or ema_decay is not None or precision != "float32"
+    options = {"real_label": real_label, "ema_decay": ema_decay} if tuned else {}
+    gan = (TunedGAN if tuned else GAN)(generator, discriminator, d_logits=d_logits, noise=noise,
+                                       seed=seed, name=f"{model_name}_gan", **options)
+    d_opt = keras.optimizers.Adam(lr, beta_1=b1, name="d_adam")
+    g_opt = keras.optimizers.Adam(lr, beta_1=b1, name="g_adam")
+    if precision == "mixed_float16":         # float16 gradients underflow without loss scaling
+        d_opt, g_opt = (keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_scaled")
+                        for o in (d_opt, g_opt))
+    gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, **compile_kwargs)
     return gan
 
 

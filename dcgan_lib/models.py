@@ -10,6 +10,8 @@ one number per image, shape (batch, 1): a probability in (0, 1) for the
 - Chapter 2: :func:`build_tutorial_generator`, :func:`build_tutorial_discriminator`
   (TensorFlow's DCGAN tutorial), :func:`build_upsample_generator`,
   :func:`build_upsample_discriminator` (the Keras functional-API blog's DCGAN).
+- Appendix A: :func:`build_fast_generator`, :func:`build_fast_discriminator`
+  (a narrow DCGAN chosen by measurement for CPUs; see ``BENCHMARKS.md``).
 """
 from __future__ import annotations
 
@@ -29,6 +31,8 @@ __all__ = [
     "build_tutorial_discriminator",
     "build_upsample_generator",
     "build_upsample_discriminator",
+    "build_fast_generator",
+    "build_fast_discriminator",
     "MODEL_BUILDERS",
 ]
 
@@ -164,9 +168,50 @@ def build_upsample_discriminator(negative_slope: float = 0.2) -> keras.Model:
     return keras.Model(image, p, name="upsample_discriminator")
 
 
+# --- Appendix A: a DCGAN for CPUs -----------------------------------------------------
+
+def build_fast_generator(latent_dim: int = 64, width: int = 64) -> keras.Model:
+    """Narrow DCGAN generator for CPUs: z (batch, 64) -> (batch, 28, 28, 1) in [-1, 1].
+
+    The DCGAN paper's recipe at a width that suits a laptop: Dense -> 7x7x(2*width),
+    one 4x4 stride-2 transposed convolution to 14x14xwidth, another to 28x28x1
+    (tanh); batch norm and ReLU after each hidden layer. About 1/7 of the
+    tutorial generator's arithmetic per image (``BENCHMARKS.md``).
+    """
+    return keras.Sequential([
+        keras.Input((latent_dim,)),
+        layers.Dense(7 * 7 * 2 * width, use_bias=False),           # (batch, 6272)
+        layers.BatchNormalization(),
+        layers.ReLU(),
+        layers.Reshape((7, 7, 2 * width)),                          # (batch, 7, 7, 128)
+        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),  # (batch, 14, 14, 64)
+        layers.BatchNormalization(),
+        layers.ReLU(),
+        layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),   # (batch, 28, 28, 1)
+    ], name="fast_generator")
+
+
+def build_fast_discriminator(width: int = 32, negative_slope: float = 0.2) -> keras.Model:
+    """Narrow DCGAN discriminator for CPUs: images -> one **logit**, (batch, 1).
+
+    Two 4x4 stride-2 convolutions (width, then 2*width filters) with
+    LeakyReLU(0.2), no batch norm and no dropout, flatten, Dense(1).
+    """
+    return keras.Sequential([
+        keras.Input(IMAGE_SHAPE),
+        layers.Conv2D(width, 4, strides=2, padding="same"),        # (batch, 14, 14, 32)
+        layers.LeakyReLU(negative_slope),
+        layers.Conv2D(2 * width, 4, strides=2, padding="same"),    # (batch, 7, 7, 64)
+        layers.LeakyReLU(negative_slope),
+        layers.Flatten(),                                          # (batch, 3136)
+        layers.Dense(1),                                           # (batch, 1) logit
+    ], name="fast_discriminator")
+
+
 # name -> (generator builder, discriminator builder, discriminator outputs logits?)
 MODEL_BUILDERS = {
     "dense": (build_dense_generator, build_dense_discriminator, False),
     "tutorial": (build_tutorial_generator, build_tutorial_discriminator, True),
     "upsample": (build_upsample_generator, build_upsample_discriminator, False),
+    "fast": (build_fast_generator, build_fast_discriminator, True),
 }

@@ -1,0 +1,104 @@
+"""The measurements that chose the ``fast`` configuration (``benchmarks/fast_config_search.md``).
+
+One run trains the fast architecture with one set of choices for a wall-clock
+budget and scores 10,000 samples of G and of the moving average of its
+weights at each checkpoint time (Fréchet distance in the course classifier's
+features, classes covered, classifier score). Results are appended as one JSON
+line to ``--log``; ``--table`` prints them as a Markdown table.
+
+    DCGAN_MNIST=../shared/data/mnist.npz python benchmarks/search_fast_config.py lr5 lr=5e-4
+    python benchmarks/search_fast_config.py --table
+
+Choices (``key=value``): ``gw``/``dw`` (G's and D's width), ``batch``, ``lr``
+(both networks), ``glr`` (G's, if different), ``b1``, ``b2`` (Adam's betas),
+``smooth`` (D's target for real images), ``ema`` (decay; 0 = none), ``evals``
+(seconds of training at which to score, comma-separated). Run one at a time on
+an otherwise idle machine: the budget is wall-clock time.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LOG = ROOT / "benchmarks" / "fast_config_search.jsonl"
+CHOICES = dict(gw=64, dw=32, batch=64, lr=2e-4, glr=0.0, b1=0.5, b2=0.999, smooth=1.0, ema=0.999,
+               evals="60,180")
+
+
+def parse(pairs):
+    cfg = dict(CHOICES)
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if key not in cfg or not value:
+            raise SystemExit(f"error: {pair!r} is not key=value with key one of {', '.join(cfg)}")
+        cfg[key] = type(CHOICES[key])(value)
+    return cfg
+
+
+def run(name, cfg, log_path):
+    sys.path.insert(0, str(ROOT))
+    import dcgan_lib as dl
+    import keras
+
+    keras.utils.set_random_seed(0)
+    generator = dl.build_fast_generator(width=cfg["gw"])
+    discriminator = dl.build_fast_discriminator(width=cfg["dw"])
+    gan = dl.TunedGAN(generator, discriminator, d_logits=True, seed=0, real_label=cfg["smooth"],
+                      ema_decay=cfg["ema"] or None)
+    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
+    gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))
+    (x_train, _), _ = dl.load_mnist(verbose=False)
+    steps_per_epoch = len(x_train) // cfg["batch"]
+    used, epoch, rows = 0.0, 0, []
+    for target in (float(t) for t in cfg["evals"].split(",")):
+        clock = dl.TimeBudget(target - used)
+        data = dl.resumable_dataset(x_train, cfg["batch"], seed=0, first_epoch=epoch)
+        history = gan.fit(data, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
+                          callbacks=[clock], verbose=0)
+        epoch += len(history.epoch)
+        used += clock.used
+        steps = int(gan.g_optimizer.iterations)
+        row = {"seconds": round(used), "steps": steps, "images_per_s": round(steps * cfg["batch"] / used)}
+        for which, g in (("G", gan.generator), ("average", gan.ema_generator)):
+            if g is not None:
+                r = dl.evaluate_images(dl.generate_images(g, 10_000, seed=1))
+                row[which] = [round(r["fid"], 2), r["classes_covered"], round(r["classifier_score"], 2)]
+        rows.append(row)
+        print(name, row, flush=True)
+    with open(log_path, "a") as log:
+        log.write(json.dumps({"name": name, "when": time.strftime("%Y-%m-%d %H:%M"),
+                              "choices": cfg, "results": rows}) + "\n")
+
+
+def table(log_path):
+    print("| run | choices (differing from the first run's) | at s | steps | images/s "
+          "| fid G | fid average | classes | score |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    entries = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
+    base = entries[0]["choices"] if entries else {}
+    for e in entries:
+        diff = ", ".join(f"{k}={v}" for k, v in e["choices"].items() if base.get(k) != v and k != "evals")
+        for r in e["results"]:
+            avg = r.get("average", [None, None, None])
+            print(f"| {e['name']}{' *' if e.get('note') else ''} | {diff or 'baseline'} | {r['seconds']} | {r['steps']} | {r['images_per_s']} "
+                  f"| {r['G'][0]} | {avg[0]} | {(avg[1] or r['G'][1])}/10 | {avg[2] or r['G'][2]} |")
+    notes = sorted({e["note"] for e in entries if e.get("note")})
+    for note in notes:
+        print(f"\n\\* {note}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    log = DEFAULT_LOG
+    if "--log" in args:
+        i = args.index("--log")
+        log, args = Path(args[i + 1]), args[:i] + args[i + 2:]
+    if args[:1] == ["--table"]:
+        table(log)
+    elif not args or args[0].startswith("-"):
+        raise SystemExit(__doc__)
+    else:
+        run(args[0], parse(args[1:]), log)

@@ -1,0 +1,146 @@
+"""Appendix A's library parts: the fast model, TunedGAN's options (weight
+average, label smoothing, mixed precision), their checkpoints, and the
+benchmark script in its smoke mode."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import dcgan_lib as dl
+from dcgan_lib._quiet import import_tensorflow
+
+tf = import_tensorflow()
+import keras  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
+
+
+def _batches(n=64, batch=32, seed=0):
+    images = np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    return dl.make_dataset(images, batch, seed=0)
+
+
+def _values(variables):
+    return [np.array(v) for v in variables]
+
+
+def test_fast_models_shapes_and_defaults():
+    g, d = dl.build_fast_generator(), dl.build_fast_discriminator()
+    assert g.input_shape == (None, 64) and g.output_shape == (None, 28, 28, 1)
+    assert d.output_shape == (None, 1)
+    gan = dl.make_gan("fast", seed=0)
+    assert isinstance(gan, dl.TunedGAN) and gan.ema_generator is not None
+    assert gan.sampling_generator is gan.ema_generator
+    defaults = dl.training_defaults("fast")
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(defaults["learning_rate"])
+    plain = dl.make_gan("tutorial", seed=0)                  # the seeds' models keep the plain GAN
+    assert type(plain) is dl.GAN and plain.sampling_generator is plain.generator
+
+
+def test_weight_average_follows_its_rule():
+    keras.utils.set_random_seed(0)
+    gan = dl.make_gan("fast", seed=0, ema_decay=0.999)
+    start = _values(gan.ema_generator.weights)
+    assert all(np.array_equal(a, b) for a, b in zip(start, _values(gan.generator.weights)))
+    gan.fit(_batches(n=32), epochs=1, verbose=0)             # one step
+    decay = min(0.999, 2 / 11)                                # (1 + step) / (10 + step) at step 1
+    after_g = _values(gan.generator.weights)
+    for avg, s, g in zip(_values(gan.ema_generator.weights), start, after_g):
+        np.testing.assert_allclose(avg, decay * s + (1 - decay) * g, rtol=1e-5, atol=1e-6)
+    assert any(not np.array_equal(s, g) for s, g in zip(start, after_g))    # G did move
+    assert int(gan.ema_steps) == 1
+
+
+def test_tuned_step_reduces_to_the_plain_step_and_smoothing_changes_d():
+    def trained(**options):
+        keras.utils.set_random_seed(0)
+        build_g, build_d, logits = dl.MODEL_BUILDERS["fast"]
+        cls = dl.TunedGAN if options else dl.GAN
+        gan = cls(build_g(), build_d(), d_logits=logits, seed=3, **options)
+        gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+        gan.fit(_batches(), epochs=1, verbose=0, shuffle=False)
+        return _values(gan.discriminator.trainable_variables)
+
+    plain, same, smoothed = trained(), trained(real_label=1.0), trained(real_label=0.9)
+    for a, b in zip(plain, same):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert any(not np.allclose(a, b) for a, b in zip(plain, smoothed))
+
+
+@pytest.mark.parametrize("precision", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_trains_and_samples_float32(precision):
+    keras.utils.set_random_seed(0)
+    gan = dl.make_gan("fast", seed=0, precision=precision)
+    assert keras.config.dtype_policy().name == "float32"      # the global policy is left alone
+    assert gan.generator.layers[0].compute_dtype == precision.split("_")[1]
+    assert all(v.dtype == "float32" for v in gan.generator.trainable_variables)
+    scaled = isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    assert scaled == (precision == "mixed_float16")
+    g0 = _values(gan.generator.trainable_variables)
+    logs = gan.fit(_batches(), epochs=1, verbose=0).history
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    assert any(not np.array_equal(a, b) for a, b in zip(g0, _values(gan.generator.trainable_variables)))
+    images = dl.generate_images(gan.sampling_generator, 5)
+    assert images.dtype == np.float32 and images.shape == (5, 28, 28, 1)
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(ValueError, match="precision"):
+        dl.make_gan("fast", precision="float16")
+    with pytest.raises(ValueError, match="real_label"):
+        dl.make_gan("fast", real_label=0.3)
+    with pytest.raises(ValueError, match="ema_decay"):
+        dl.make_gan("fast", ema_decay=1.5)
+
+
+def test_checkpoint_keeps_the_weight_average(tmp_path):
+    keras.utils.set_random_seed(0)
+    gan = dl.make_gan("fast", seed=0)
+    gan.fit(_batches(), epochs=1, verbose=0)
+    dl.GANCheckpoint(gan, tmp_path).save()
+    saved = _values(gan.ema_generator.weights)
+    again = dl.make_gan("fast", seed=5)
+    assert dl.GANCheckpoint(again, tmp_path).restore()
+    for a, b in zip(saved, _values(again.ema_generator.weights)):
+        np.testing.assert_array_equal(a, b)
+    assert int(again.ema_steps) == int(gan.ema_steps) == 2
+
+
+@pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
+    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
+
+    def cli(*args):
+        done = subprocess.run([sys.executable, "-m", "dcgan_lib", *map(str, args)], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    cli("train", "--model", "fast", "--out", tmp_path / "run", "--images", 256, "--epochs", 1)
+    out = cli("sample", tmp_path / "run", "--n", 20, "--out", tmp_path / "s.npz")
+    assert "average of G's weights" in out
+    settings = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["settings"]
+    assert settings["ema_decay"] == 0.999 and settings["precision"] == "float32"
+    with np.load(tmp_path / "s.npz") as f:
+        assert f["images"].shape == (20, 28, 28, 1)
+
+
+@pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+def test_benchmark_script_smoke(tmp_path):
+    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
+    out, plot, grid = tmp_path / "B.md", tmp_path / "q.png", tmp_path / "g.png"
+    done = subprocess.run([sys.executable, "benchmarks/run_benchmarks.py", "--smoke", "--out", out,
+                           "--plot", plot, "--grid", grid], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = out.read_text()
+    assert "Smoke run" in text and "Ratio kit / plain:" in text
+    for heading in ("## Machine", "## 1.", "## 2.", "## 3.", "## 4."):
+        assert heading in text
+    assert text.count("| fast |") == 4 + 2           # four speed options, two budgets
+    assert text.count("| tutorial |") == 2           # two budgets (the smoke run times fast only)
+    assert plot.stat().st_size > 1000 and grid.stat().st_size > 1000
