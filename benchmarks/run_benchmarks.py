@@ -198,7 +198,7 @@ def measure_quality(images, configs, budgets_s, n_samples, log):
             # a cut-short epoch is dropped from the data order; the next segment starts a new one
             dataset = dl.resumable_dataset(images, batch_size, seed=0, first_epoch=epoch)
             history = gan.fit(dataset, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                              callbacks=[clock], verbose=0)
+                              callbacks=[clock], verbose=0, shuffle=False)
             epoch += len(history.epoch)
             used += clock.used
             samples = dl.generate_images(gan.sampling_generator, n_samples, seed=1)

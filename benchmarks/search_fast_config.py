@@ -57,7 +57,7 @@ def run(name, cfg, log_path):
         clock = dl.TimeBudget(target - used)
         data = dl.resumable_dataset(x_train, cfg["batch"], seed=0, first_epoch=epoch)
         history = gan.fit(data, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                          callbacks=[clock], verbose=0)
+                          callbacks=[clock], verbose=0, shuffle=False)
         epoch += len(history.epoch)
         used += clock.used
         steps = int(gan.g_optimizer.iterations)

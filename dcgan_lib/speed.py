@@ -79,5 +79,6 @@ def images_per_second(gan: keras.Model, dataset, steps: int, batch_size: int, *,
     if warmup < 1 or steps < 1:
         raise ValueError(f"need warmup >= 1 and steps >= 1, got warmup={warmup}, steps={steps}")
     clock = _StepClock(warmup)
-    gan.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0)
+    gan.fit(dataset, epochs=1, steps_per_epoch=warmup + steps, callbacks=[clock], verbose=0,
+            shuffle=False)                # the dataset is shuffled already
     return steps * batch_size / (clock.end - clock.start)

@@ -11,7 +11,7 @@ def test_model_shapes_and_ranges(name):
     g, d = build_g(), build_d()
     assert g.output_shape == (None, 28, 28, 1)
     assert d.output_shape == (None, 1)
-    z = np.random.default_rng(0).standard_normal((8, dl.LATENT_DIM)).astype("float32") * 5
+    z = np.random.default_rng(0).standard_normal((8, g.input_shape[-1])).astype("float32") * 5
     images = g(z, training=False).numpy()
     assert images.shape == (8, 28, 28, 1)
     assert images.min() >= -1 and images.max() <= 1
