@@ -12,7 +12,8 @@ line to ``--log``; ``--table`` prints them as a Markdown table.
 Choices (``key=value``): ``gw``/``dw`` (G's and D's width), ``batch``, ``lr``
 (both networks), ``glr`` (G's, if different), ``b1``, ``b2`` (Adam's betas),
 ``smooth`` (D's target for real images), ``ema`` (decay; 0 = none), ``evals``
-(seconds of training at which to score, comma-separated). Run one at a time on
+(seconds of training at which to score, comma-separated), ``anneal`` (0 = off; else the
+learning rates fall linearly to that fraction of their value over the last budget). Run one at a time on
 an otherwise idle machine: the budget is wall-clock time.
 """
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOG = ROOT / "benchmarks" / "fast_config_search.jsonl"
 CHOICES = dict(gw=64, dw=32, batch=64, lr=2e-4, glr=0.0, b1=0.5, b2=0.999, smooth=1.0, ema=0.999,
-               evals="60,180")
+               anneal=0.0, evals="60,180")
 
 
 def parse(pairs):
@@ -36,6 +37,24 @@ def parse(pairs):
             raise SystemExit(f"error: {pair!r} is not key=value with key one of {', '.join(cfg)}")
         cfg[key] = type(CHOICES[key])(value)
     return cfg
+
+
+def _Anneal(gan, start, end, final):
+    """A callback: both learning rates go linearly from their value to ``final`` x it
+    between ``start`` and ``end`` seconds of training (wall clock from the first step)."""
+    import keras
+
+    class Anneal(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.t0 = time.perf_counter() - start
+            self.base = [float(o.learning_rate) for o in (gan.d_optimizer, gan.g_optimizer)]
+
+        def on_train_batch_begin(self, batch, logs=None):
+            frac = min(1.0, max(0.0, (time.perf_counter() - self.t0 - start) / (end - start)))
+            for opt, base in zip((gan.d_optimizer, gan.g_optimizer), self.base):
+                opt.learning_rate = base * (1.0 - (1.0 - final) * frac)
+
+    return Anneal()
 
 
 def run(name, cfg, log_path):
@@ -55,9 +74,12 @@ def run(name, cfg, log_path):
     used, epoch, rows = 0.0, 0, []
     for target in (float(t) for t in cfg["evals"].split(",")):
         clock = dl.TimeBudget(target - used)
+        callbacks = [clock]
+        if cfg["anneal"]:                         # learning rates fall linearly over the last budget
+            callbacks.append(_Anneal(gan, start=used, end=target, final=cfg["anneal"]))
         data = dl.resumable_dataset(x_train, cfg["batch"], seed=0, first_epoch=epoch)
         history = gan.fit(data, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                          callbacks=[clock], verbose=0, shuffle=False)
+                          callbacks=callbacks, verbose=0, shuffle=False)
         epoch += len(history.epoch)
         used += clock.used
         steps = int(gan.g_optimizer.iterations)

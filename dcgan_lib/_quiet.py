@@ -31,13 +31,33 @@ def _stderr_fd_silenced():
         os.close(devnull)
 
 
+def _logical_cpu_devices() -> int:
+    """``DCGAN_CPU_DEVICES``: into how many logical devices to split the CPU (default 1)."""
+    value = os.environ.get("DCGAN_CPU_DEVICES", "").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"DCGAN_CPU_DEVICES={value!r} should be a whole number of logical CPU "
+                         "devices, at least 1 (2 to try tf.distribute on one CPU; Appendix A).")
+    return int(value)
+
+
 def import_tensorflow():
-    """Return the ``tensorflow`` module, imported quietly the first time."""
+    """Return the ``tensorflow`` module, imported quietly the first time.
+
+    If ``DCGAN_CPU_DEVICES`` is set to N > 1, the CPU is split into N logical
+    devices before TensorFlow's first operation (afterwards it cannot be):
+    ``os.environ["DCGAN_CPU_DEVICES"] = "2"`` before ``import dcgan_lib`` lets
+    :func:`dcgan_lib.two_cpu_devices` build a two-replica strategy.
+    """
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    devices = _logical_cpu_devices()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors too: grappler "remapper failed" notices are noise
     with _stderr_fd_silenced():
         import tensorflow as tf
 
+        if devices > 1:
+            cpu = tf.config.list_physical_devices("CPU")[0]
+            tf.config.set_logical_device_configuration(
+                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(devices)])
         tf.constant(0.0) + 1.0  # first op: some notices appear only now
     return tf

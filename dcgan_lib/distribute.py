@@ -1,6 +1,6 @@
 """The tape-loop trainer under a ``tf.distribute`` strategy.
 
-Defined in Chapter 3 (appendix: beyond one machine).
+Defined in Appendix A ("Faster on a CPU, wider than one device").
 
 Data parallelism in one picture: every replica (a GPU, or here a logical CPU
 device) holds a copy of G and D, takes its share of the global batch, computes
@@ -33,11 +33,11 @@ under ``strategy.scope()`` so that its variables are mirrored on every replica:
 
 On a machine without several GPUs, :func:`two_cpu_devices` splits the CPU into
 two logical devices, which must happen before TensorFlow initialises its
-devices -- and importing ``dcgan_lib`` already does. In a fresh kernel::
+devices -- and importing ``dcgan_lib`` already does. So ask for the split when
+importing it, in a fresh kernel::
 
-    import tensorflow as tf
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import os
+    os.environ["DCGAN_CPU_DEVICES"] = "2"     # read when dcgan_lib imports TensorFlow
     import dcgan_lib as dl
     strategy = dl.two_cpu_devices()          # MirroredStrategy over CPU:0, CPU:1
     G, D, g_opt, d_opt = dl.build_in_strategy(strategy, "dense")
@@ -61,18 +61,17 @@ __all__ = ["make_distributed_train_step", "build_in_strategy", "two_cpu_devices"
 
 _SPLIT_CPU_HINT = (
     "TensorFlow has already initialised its devices, so the CPU can no longer be split into "
-    "logical devices (importing dcgan_lib runs a first op). Split it first, in a fresh "
-    "process or kernel, before importing dcgan_lib:\n"
-    "    import tensorflow as tf\n"
-    "    cpu = tf.config.list_physical_devices('CPU')[0]\n"
-    "    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)\n"
+    "logical devices (importing dcgan_lib runs a first op). Ask for the split when importing "
+    "dcgan_lib, in a fresh process or kernel (Kernel > Restart):\n"
+    "    import os\n"
+    "    os.environ['DCGAN_CPU_DEVICES'] = '2'\n"
     "    import dcgan_lib as dl\n"
     "    strategy = dl.two_cpu_devices()"
 )
 
 
 def two_cpu_devices():
-    """A ``MirroredStrategy`` over the CPU split into two logical devices (Defined in Chapter 3).
+    """A ``MirroredStrategy`` over the CPU split into two logical devices (Defined in Appendix A).
 
     Lets you try data parallelism without GPUs: the two replicas share the same
     cores, so it is no faster -- it shows the mechanics, not the speed-up.
@@ -96,7 +95,7 @@ def build_in_strategy(strategy, model_name: str, learning_rate: float | None = N
                       beta_1: float | None = None):
     """``(G, D, g_opt, d_opt)`` for a name of ``MODEL_BUILDERS``, created under ``strategy.scope()``.
 
-    Defined in Chapter 3. The optimizers are two Adams with
+    Defined in Appendix A. The optimizers are two Adams with
     :func:`dcgan_lib.training_defaults` unless given, already built (their slots
     are mirrored variables too). Whether D outputs logits is
     ``MODEL_BUILDERS[model_name][2]``.
@@ -132,7 +131,7 @@ def make_distributed_train_step(strategy, generator, discriminator, g_optimizer,
                                 noise: str = "normal", seed: int | None = None):
     """One simultaneous D and G update with the batch split over ``strategy``'s replicas.
 
-    Defined in Chapter 3 (appendix). Returns a ``tf.function``
+    Defined in Appendix A. Returns a ``tf.function``
     ``step(dist_images, dist_z=None) -> (d_loss, g_loss)``: ``dist_images`` is
     one element of ``strategy.experimental_distribute_dataset(ds)`` where ``ds``
     yields batches of ``global_batch_size`` real images (B, 28, 28, 1) in

@@ -172,8 +172,22 @@ def test_two_cpu_devices_needs_a_fresh_process():
     # this process ran ops long ago (importing dcgan_lib does), without splitting the CPU
     if len(tf.config.list_logical_devices("CPU")) >= 2:
         pytest.skip("the CPU is already split in this process")
-    with pytest.raises(RuntimeError, match="before importing dcgan_lib"):
+    with pytest.raises(RuntimeError, match="DCGAN_CPU_DEVICES"):
         dl.two_cpu_devices()
+
+
+@pytest.mark.parametrize("value, ok", [("2", True), ("two", False)])
+def test_cpu_devices_variable_splits_the_cpu_at_import(value, ok):
+    code = ("import dcgan_lib as dl, tensorflow as tf\n"
+            "print(len(tf.config.list_logical_devices('CPU')), dl.two_cpu_devices().num_replicas_in_sync)")
+    env = dict(os.environ, DCGAN_CPU_DEVICES=value)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    if ok:
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-2:] == ["2", "2"]
+        assert "WARNING: All log messages" not in done.stderr
+    else:
+        assert done.returncode != 0 and "DCGAN_CPU_DEVICES='two'" in done.stderr
 
 
 def test_models_must_be_built_under_the_scope():
