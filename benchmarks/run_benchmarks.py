@@ -144,43 +144,44 @@ def measure_throughput(images, batch_size, steps, rounds, log):
             "paired": float(paired), "rounds": rates, "steps": steps, "batch_size": batch_size}
 
 
-def measure_options(images, configs, option_images, max_seconds, log):
-    """Images/s per configuration and option: ``option_images`` images, or fewer if a
-    first measurement shows that they would take over ``max_seconds`` (float16 on a CPU)."""
-    rows = []
+def each_option(images, configs):
+    """``(model, option, batch_size, rate, FLOPs per image)`` for each configuration and
+    option, with a fresh kit trainer (``rate(steps)`` -> images/s) for each."""
     for model in configs:
         batch_size = dl.training_defaults(model)["batch_size"]
         for option, kwargs in OPTIONS.items():
             keras.utils.set_random_seed(0)
             rate, gan = kit_trainer(images, batch_size, model, **kwargs)
-            flops = dl.train_flops_per_image(gan.generator, gan.discriminator)
-            first = rate(1)                           # traces (and compiles, for XLA) first
-            steps = max(2, min(option_images // batch_size, int(max_seconds * first / batch_size)))
-            speed = rate(steps)
-            epoch_s = EPOCH_IMAGES / speed
-            rows.append({"model": model, "option": option, "images_per_s": speed, "epoch_s": epoch_s,
-                         "steps": steps, "tflop_epoch": flops * EPOCH_IMAGES / 1e12,
-                         "gflop_s": flops * speed / 1e9})
-            log(f"options: {model:9s} {option:15s} {speed:7.0f} images/s over {steps} steps, "
-                f"epoch {epoch_s:6.1f} s, {flops * speed / 1e9:6.1f} GFLOP/s")
+            yield model, option, batch_size, rate, dl.train_flops_per_image(gan.generator, gan.discriminator)
+
+
+def measure_options(images, configs, option_images, max_seconds, log):
+    """Images/s per configuration and option: ``option_images`` images, or fewer if a
+    first measurement shows that they would take over ``max_seconds`` (float16 on a CPU)."""
+    rows = []
+    for model, option, batch_size, rate, flops in each_option(images, configs):
+        first = rate(1)                               # traces (and compiles, for XLA) first
+        steps = max(2, min(option_images // batch_size, int(max_seconds * first / batch_size)))
+        speed = rate(steps)
+        epoch_s = EPOCH_IMAGES / speed
+        rows.append({"model": model, "option": option, "images_per_s": speed, "epoch_s": epoch_s,
+                     "steps": steps, "tflop_epoch": flops * EPOCH_IMAGES / 1e12,
+                     "gflop_s": flops * speed / 1e9})
+        log(f"options: {model:9s} {option:15s} {speed:7.0f} images/s over {steps} steps, "
+            f"epoch {epoch_s:6.1f} s, {flops * speed / 1e9:6.1f} GFLOP/s")
     return rows
 
 
 def measure_epochs(images, configs, log):
     """On a GPU: the time of one whole epoch of 60,000 images per configuration and option."""
     rows = []
-    for model in configs:
-        batch_size = dl.training_defaults(model)["batch_size"]
-        for option, kwargs in OPTIONS.items():
-            keras.utils.set_random_seed(0)
-            rate, gan = kit_trainer(images, batch_size, model, **kwargs)
-            flops = dl.train_flops_per_image(gan.generator, gan.discriminator)
-            rate(5)                                                  # trace, compile, warm up
-            steps = len(images) // batch_size
-            seconds = steps * batch_size / rate(steps)
-            rows.append({"model": model, "option": option, "epoch_s": seconds,
-                         "tflop_s": flops * steps * batch_size / seconds / 1e12})
-            log(f"epoch: {model:9s} {option:15s} {seconds:6.2f} s, {rows[-1]['tflop_s']:.2f} TFLOP/s")
+    for model, option, batch_size, rate, flops in each_option(images, configs):
+        rate(5)                                       # trace, compile, warm up
+        steps = len(images) // batch_size
+        seconds = steps * batch_size / rate(steps)
+        rows.append({"model": model, "option": option, "epoch_s": seconds,
+                     "tflop_s": flops * steps * batch_size / seconds / 1e12})
+        log(f"epoch: {model:9s} {option:15s} {seconds:6.2f} s, {rows[-1]['tflop_s']:.2f} TFLOP/s")
     return rows
 
 
@@ -309,7 +310,7 @@ def report(args, info, throughput, options, epochs, quality, floor, cli, plot_pa
                   "These numbers mean nothing.", ""]
     lines += [f"Written by `benchmarks/run_benchmarks.py` on {datetime.date.today()} in "
               f"{minutes:.0f} minutes. Re-run it whenever a default changes:", "",
-              "```", "python benchmarks/run_benchmarks.py " + " ".join(sys.argv[1:]), "```", "",
+              "```", " ".join(["python benchmarks/run_benchmarks.py", *sys.argv[1:]]), "```", "",
               "## Machine", "",
               f"- CPU: {info['cpu']}, {info['cores']} cores usable",
               f"- GPU: {', '.join(info['gpus']) or 'none'}",
