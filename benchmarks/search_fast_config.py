@@ -100,9 +100,10 @@ def table(log_path):
           "| fid G | fid average | classes | score |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     entries = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
-    base = entries[0]["choices"] if entries else {}
+    base = {**CHOICES, **entries[0]["choices"]} if entries else {}   # older lines lack newer keys
     for e in entries:
-        diff = ", ".join(f"{k}={v}" for k, v in e["choices"].items() if base.get(k) != v and k != "evals")
+        choices = {**CHOICES, **e["choices"]}
+        diff = ", ".join(f"{k}={v}" for k, v in choices.items() if base.get(k) != v and k != "evals")
         for r in e["results"]:
             avg = r.get("average", [None, None, None])
             print(f"| {e['name']}{' *' if e.get('note') else ''} | {diff or 'baseline'} | {r['seconds']} | {r['steps']} | {r['images_per_s']} "
