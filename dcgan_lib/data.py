@@ -125,7 +125,8 @@ def load_mnist(path=None, *, verbose: bool = True):
                 "MNIST layout, or unset it to use Keras' download."
             )
         data = load_npz_mnist(env)
-        say(f"MNIST from DCGAN_MNIST={env}: {len(data[0][0])} training, "
+        # the file's name, not its path: saved notebook outputs should not show one machine's folders
+        say(f"MNIST from DCGAN_MNIST ({Path(env).name}): {len(data[0][0])} training, "
             f"{len(data[1][0])} test images")
         return data
     data = _keras_mnist()
