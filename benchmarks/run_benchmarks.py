@@ -185,23 +185,35 @@ def measure_epochs(images, configs, log):
     return rows
 
 
+def train_through_budgets(gan, images, batch_size, budgets_s, extra_callbacks=None):
+    """Train ``gan`` up to each of ``budgets_s`` (increasing seconds of training time) and
+    yield the seconds used after each, so the caller can score the generator there.
+
+    ``images``: uint8 (N, 28, 28); evaluation between budgets is not counted. A
+    segment cut short mid-epoch drops the rest of that epoch's data order: the next
+    segment starts a new epoch. ``extra_callbacks(start_s, end_s)`` may return more
+    callbacks for a segment. (Shared with ``search_fast_config.py``.)
+    """
+    steps_per_epoch = len(images) // batch_size
+    used, epoch = 0.0, 0
+    for budget in budgets_s:
+        clock = dl.TimeBudget(budget - used)
+        more = list(extra_callbacks(used, budget)) if extra_callbacks else []
+        dataset = dl.resumable_dataset(images, batch_size, seed=0, first_epoch=epoch)
+        history = gan.fit(dataset, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
+                          callbacks=[clock, *more], verbose=0, shuffle=False)
+        epoch += len(history.epoch)
+        used += clock.used
+        yield used
+
+
 def measure_quality(images, configs, budgets_s, n_samples, log):
     rows = []
     for model in configs:
         keras.utils.set_random_seed(0)
-        defaults = dl.training_defaults(model)
         gan = dl.make_gan(model, seed=0)
-        batch_size = defaults["batch_size"]
-        steps_per_epoch = len(images) // batch_size
-        used, epoch = 0.0, 0
-        for budget in budgets_s:
-            clock = dl.TimeBudget(budget - used)
-            # a cut-short epoch is dropped from the data order; the next segment starts a new one
-            dataset = dl.resumable_dataset(images, batch_size, seed=0, first_epoch=epoch)
-            history = gan.fit(dataset, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                              callbacks=[clock], verbose=0, shuffle=False)
-            epoch += len(history.epoch)
-            used += clock.used
+        batch_size = dl.training_defaults(model)["batch_size"]
+        for budget, used in zip(budgets_s, train_through_budgets(gan, images, batch_size, budgets_s)):
             samples = dl.generate_images(gan.sampling_generator, n_samples, seed=1)
             result = dl.evaluate_images(samples)
             steps = int(gan.g_optimizer.iterations)

@@ -13,7 +13,7 @@ Choices (``key=value``): ``gw``/``dw`` (G's and D's width), ``batch``, ``lr``
 (both networks), ``glr`` (G's, if different), ``b1``, ``b2`` (Adam's betas),
 ``smooth`` (D's target for real images), ``ema`` (decay; 0 = none), ``evals``
 (seconds of training at which to score, comma-separated), ``anneal`` (0 = off; else the
-learning rates fall linearly to that fraction of their value over the last budget). Run one at a time on
+learning rates fall linearly to that fraction of their value over each budget's segment; meant for a single budget). Run one at a time on
 an otherwise idle machine: the budget is wall-clock time.
 """
 from __future__ import annotations
@@ -39,18 +39,18 @@ def parse(pairs):
     return cfg
 
 
-def _Anneal(gan, start, end, final):
-    """A callback: both learning rates go linearly from their value to ``final`` x it
-    between ``start`` and ``end`` seconds of training (wall clock from the first step)."""
+def anneal_callback(gan, start, end, final):
+    """A callback lowering both learning rates linearly, from their value to ``final`` x it,
+    over the ``end - start`` seconds of the segment it is given to."""
     import keras
 
     class Anneal(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
-            self.t0 = time.perf_counter() - start
+            self.began = time.perf_counter()
             self.base = [float(o.learning_rate) for o in (gan.d_optimizer, gan.g_optimizer)]
 
         def on_train_batch_begin(self, batch, logs=None):
-            frac = min(1.0, max(0.0, (time.perf_counter() - self.t0 - start) / (end - start)))
+            frac = min(1.0, (time.perf_counter() - self.began) / (end - start))
             for opt, base in zip((gan.d_optimizer, gan.g_optimizer), self.base):
                 opt.learning_rate = base * (1.0 - (1.0 - final) * frac)
 
@@ -58,7 +58,9 @@ def _Anneal(gan, start, end, final):
 
 
 def run(name, cfg, log_path):
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from run_benchmarks import train_through_budgets     # also puts dcgan_lib on the path
+
     import dcgan_lib as dl
     import keras
 
@@ -70,18 +72,11 @@ def run(name, cfg, log_path):
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
     gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))
     (x_train, _), _ = dl.load_mnist(verbose=False)
-    steps_per_epoch = len(x_train) // cfg["batch"]
-    used, epoch, rows = 0.0, 0, []
-    for target in (float(t) for t in cfg["evals"].split(",")):
-        clock = dl.TimeBudget(target - used)
-        callbacks = [clock]
-        if cfg["anneal"]:                         # learning rates fall linearly over the last budget
-            callbacks.append(_Anneal(gan, start=used, end=target, final=cfg["anneal"]))
-        data = dl.resumable_dataset(x_train, cfg["batch"], seed=0, first_epoch=epoch)
-        history = gan.fit(data, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                          callbacks=callbacks, verbose=0, shuffle=False)
-        epoch += len(history.epoch)
-        used += clock.used
+    budgets = [float(t) for t in cfg["evals"].split(",")]
+    anneal = ((lambda start, end: [anneal_callback(gan, start, end, cfg["anneal"])])
+              if cfg["anneal"] else None)          # learning rates fall over each budget's segment
+    rows = []
+    for used in train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal):
         steps = int(gan.g_optimizer.iterations)
         row = {"seconds": round(used), "steps": steps, "images_per_s": round(steps * cfg["batch"] / used)}
         for which, g in (("G", gan.generator), ("average", gan.ema_generator)):
