@@ -13,7 +13,11 @@ Choices (``key=value``): ``gw``/``dw`` (G's and D's width), ``batch``, ``lr``
 (both networks), ``glr`` (G's, if different), ``b1``, ``b2`` (Adam's betas),
 ``smooth`` (D's target for real images), ``ema`` (decay; 0 = none), ``evals``
 (seconds of training at which to score, comma-separated), ``anneal`` (0 = off; else the
-learning rates fall linearly to that fraction of their value over each budget's segment; meant for a single budget). Run one at a time on
+learning rates fall linearly to that fraction of their value over each budget's segment; meant for a single budget), ``recal`` (0 = off; else also score the average with its
+batch-norm statistics re-estimated on that many of its own images), ``ddrop`` (dropout rate after D's activations), ``mbstd`` (1 = a minibatch
+standard-deviation channel in D), ``ddepth`` (D's strided convolutions, each doubling the
+width), ``gk`` (kernel size of G's transposed convolutions), ``sn`` (1 = spectral normalisation of
+D's layers). Run one at a time on
 an otherwise idle machine: the budget is wall-clock time.
 """
 from __future__ import annotations
@@ -26,7 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOG = ROOT / "benchmarks" / "fast_config_search.jsonl"
 CHOICES = dict(gw=64, dw=32, batch=64, lr=2e-4, glr=0.0, b1=0.5, b2=0.999, smooth=1.0, ema=0.999,
-               anneal=0.0, evals="60,180")
+               anneal=0.0, evals="60,180",
+               recal=0, ddrop=0.0, mbstd=0, ddepth=2, gk=4, sn=0)
 
 
 def parse(pairs):
@@ -57,6 +62,60 @@ def anneal_callback(gan, start, end, final):
     return Anneal()
 
 
+def recalibrated(generator, n):
+    """A copy of ``generator`` whose batch-norm moving statistics are those of one batch of
+    ``n`` of its own images (the averaged weights' statistics, not an average of G's)."""
+    import keras
+    import numpy as np
+
+    copy = keras.models.clone_model(generator)
+    copy.set_weights(generator.get_weights())
+    norms = [layer for layer in copy.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    for layer in norms:
+        layer.momentum = 0.0
+    z = np.random.default_rng(2).standard_normal((n, copy.input_shape[-1]), dtype=np.float32)
+    copy(z, training=True)
+    return copy
+
+
+def generator_variant(cfg):
+    """``dl.build_fast_generator`` with ``gk`` x ``gk`` transposed convolutions."""
+    import keras
+    from keras import layers
+
+    w, k = cfg["gw"], cfg["gk"]
+    return keras.Sequential([
+        keras.Input((64,)), layers.Dense(7 * 7 * 2 * w, use_bias=False), layers.BatchNormalization(),
+        layers.ReLU(), layers.Reshape((7, 7, 2 * w)),
+        layers.Conv2DTranspose(w, k, strides=2, padding="same", use_bias=False),
+        layers.BatchNormalization(), layers.ReLU(),
+        layers.Conv2DTranspose(1, k, strides=2, padding="same", activation="tanh")])
+
+
+def discriminator_variant(cfg):
+    """``dl.build_fast_discriminator`` with dropout after each LeakyReLU (``ddrop``) and/or a
+    minibatch standard-deviation channel before the second convolution (``mbstd``)."""
+    import keras
+    from keras import layers, ops
+
+    class MinibatchStddev(layers.Layer):
+        """Append one channel: the spread of the batch's features, averaged to one number."""
+        def call(self, x):
+            spread = ops.mean(ops.sqrt(ops.var(x, axis=0) + 1e-8))
+            return ops.concatenate([x, ops.ones_like(x[..., :1]) * spread], axis=-1)
+
+    w = cfg["dw"]
+    wrap = keras.layers.SpectralNormalization if cfg["sn"] else (lambda layer: layer)
+    stack = [keras.Input((28, 28, 1)), wrap(layers.Conv2D(w, 4, strides=2, padding="same")),
+             layers.LeakyReLU(0.2)]
+    stack += [layers.Dropout(cfg["ddrop"])] if cfg["ddrop"] else []
+    stack += [MinibatchStddev()] if cfg["mbstd"] else []
+    for depth in range(1, cfg["ddepth"]):
+        stack += [wrap(layers.Conv2D(2 ** depth * w, 4, strides=2, padding="same")), layers.LeakyReLU(0.2)]
+        stack += [layers.Dropout(cfg["ddrop"])] if cfg["ddrop"] else []
+    return keras.Sequential(stack + [layers.Flatten(), wrap(layers.Dense(1))])
+
+
 def run(name, cfg, log_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from run_benchmarks import train_through_budgets     # also puts dcgan_lib on the path
@@ -66,7 +125,10 @@ def run(name, cfg, log_path):
 
     keras.utils.set_random_seed(0)
     generator = dl.build_fast_generator(width=cfg["gw"])
-    discriminator = dl.build_fast_discriminator(width=cfg["dw"])
+    discriminator = (discriminator_variant(cfg) if cfg["ddrop"] or cfg["mbstd"] or cfg["sn"]
+                     else dl.build_fast_discriminator(width=cfg["dw"], depth=cfg["ddepth"]))
+    if cfg["gk"] != 4:
+        generator = generator_variant(cfg)
     gan = dl.TunedGAN(generator, discriminator, d_logits=True, seed=0, real_label=cfg["smooth"],
                       ema_decay=cfg["ema"] or None)
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
@@ -79,7 +141,10 @@ def run(name, cfg, log_path):
     for used in train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal):
         steps = int(gan.g_optimizer.iterations)
         row = {"seconds": round(used), "steps": steps, "images_per_s": round(steps * cfg["batch"] / used)}
-        for which, g in (("G", gan.generator), ("average", gan.ema_generator)):
+        scored = [("G", gan.generator), ("average", gan.ema_generator)]
+        if cfg["recal"] and gan.ema_generator is not None:
+            scored.append(("recalibrated", recalibrated(gan.ema_generator, cfg["recal"])))
+        for which, g in scored:
             if g is not None:
                 r = dl.evaluate_images(dl.generate_images(g, 10_000, seed=1))
                 row[which] = [round(r["fid"], 2), r["classes_covered"], round(r["classifier_score"], 2)]

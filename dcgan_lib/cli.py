@@ -29,7 +29,7 @@ __all__ = ["main", "CLIError", "RUN_FILE", "HISTORY_FILE", "CHECKPOINT_DIR"]
 RUN_FILE, HISTORY_FILE, CHECKPOINT_DIR = "run.json", "history.json", "checkpoints"
 RUN_KIND = "dcgan_lib training run"
 # a run keeps these for life
-FIXED = ("noise", "seed", "learning_rate", "beta_1", "real_label", "ema_decay", "precision")
+FIXED = ("noise", "seed", "learning_rate", "g_learning_rate", "beta_1", "real_label", "ema_decay", "precision")
 DEFAULT_EPOCHS = 5
 
 
@@ -112,6 +112,19 @@ def _settings(args, run):
             s[key] = given if given is not None else fallback.get(key, defaults.get(key))
         else:
             s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
+    given_g = getattr(args, "g_learning_rate", None)
+    if run is not None and given_g is not None and given_g != old.get("g_learning_rate", s["learning_rate"]):
+        raise CLIError(f"this run was started with --g-learning-rate "
+                       f"{old.get('g_learning_rate', s['learning_rate'])}; it cannot change when "
+                       "resuming (start a new --out instead)")
+    if given_g is not None:
+        s["g_learning_rate"] = given_g
+    elif run is not None:                 # runs from before the key existed trained G at D's rate
+        s["g_learning_rate"] = old.get("g_learning_rate", s["learning_rate"])
+    elif args.learning_rate is not None:  # --learning-rate alone sets both networks' rates
+        s["g_learning_rate"] = s["learning_rate"]
+    else:
+        s["g_learning_rate"] = defaults.get("g_learning_rate", s["learning_rate"])
     s["xla"] = args.xla
     if args.epochs is not None:
         s["epochs"] = args.epochs
@@ -125,8 +138,9 @@ def _settings(args, run):
             raise CLIError(f"--{key.replace('_', '-')} must be at least {low}, got {s[key]}")
     if s["seconds"] is not None and s["seconds"] <= 0:
         raise CLIError(f"--seconds must be positive, got {s['seconds']}")
-    if s["learning_rate"] <= 0:
-        raise CLIError(f"--learning-rate must be positive, got {s['learning_rate']}")
+    for key in ("learning_rate", "g_learning_rate"):
+        if s[key] <= 0:
+            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {s[key]}")
     return s
 
 
@@ -162,7 +176,8 @@ def cmd_train(args) -> int:
 
     keras.utils.set_random_seed(s["seed"])                # the same seed, the same weights
     gan = make_gan(s["model"], noise=s["noise"], seed=s["seed"],
-                   learning_rate=s["learning_rate"], beta_1=s["beta_1"], real_label=s["real_label"],
+                   learning_rate=s["learning_rate"], g_learning_rate=s["g_learning_rate"],
+                   beta_1=s["beta_1"], real_label=s["real_label"],
                    ema_decay=s["ema_decay"], precision=s["precision"],
                    jit_compile={"auto": "auto", "on": True, "off": False}[s["xla"]])
     checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
@@ -323,7 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--batch-size", type=int, help="images per step (default depends on the model)")
     t.add_argument("--seed", type=int, help="seed for weights, noise and data order (default 0)")
     t.add_argument("--noise", choices=("normal", "uniform"), help="z ~ N(0,1) or U(-1,1) (default normal)")
-    t.add_argument("--learning-rate", type=float, help="Adam learning rate of both optimizers")
+    t.add_argument("--learning-rate", type=float, help="Adam learning rate of D, and of G unless "
+                   "--g-learning-rate is given (default depends on the model)")
+    t.add_argument("--g-learning-rate", type=float, help="G's own Adam learning rate (default: the "
+                   "model's, or --learning-rate when that is given)")
     t.add_argument("--beta-1", type=float, help="Adam's beta_1 of both optimizers")
     t.add_argument("--precision", choices=("float32", "mixed_float16", "mixed_bfloat16"),
                    help="layer precision (default float32; mixed_float16 on GPUs, mixed_bfloat16 "

@@ -92,26 +92,27 @@ def two_cpu_devices():
 
 
 def build_in_strategy(strategy, model_name: str, learning_rate: float | None = None,
-                      beta_1: float | None = None):
+                      beta_1: float | None = None, g_learning_rate: float | None = None):
     """``(G, D, g_opt, d_opt)`` for a name of ``MODEL_BUILDERS``, created under ``strategy.scope()``.
 
     Defined in Appendix A. The optimizers are two Adams with
     :func:`dcgan_lib.training_defaults` unless given, already built (their slots
-    are mirrored variables too). Whether D outputs logits is
+    are mirrored variables too); learning rates follow :func:`dcgan_lib.make_gan`'s
+    rule (``learning_rate`` alone sets both). Whether D outputs logits is
     ``MODEL_BUILDERS[model_name][2]``.
     """
-    from .gan_model import training_defaults
+    from .gan_model import learning_rates, training_defaults
     from .models import MODEL_BUILDERS
 
     if model_name not in MODEL_BUILDERS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODEL_BUILDERS)}")
     build_g, build_d, _ = MODEL_BUILDERS[model_name]
     defaults = training_defaults(model_name)
-    lr = defaults["learning_rate"] if learning_rate is None else learning_rate
+    lr, g_learning_rate = learning_rates(defaults, learning_rate, g_learning_rate)
     b1 = defaults["beta_1"] if beta_1 is None else beta_1
     with strategy.scope():
         generator, discriminator = build_g(), build_d()
-        g_opt = keras.optimizers.Adam(lr, beta_1=b1, name="g_adam")
+        g_opt = keras.optimizers.Adam(g_learning_rate, beta_1=b1, name="g_adam")
         d_opt = keras.optimizers.Adam(lr, beta_1=b1, name="d_adam")
         g_opt.build(generator.trainable_variables)
         d_opt.build(discriminator.trainable_variables)

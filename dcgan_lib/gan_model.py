@@ -40,16 +40,30 @@ TRAINING_DEFAULTS = {
     "dense": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},
     "tutorial": {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256},   # TF tutorial
     "upsample": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},   # DCGAN paper's Adam
-    # Appendix A, chosen by measurement on 2 CPU cores (benchmarks/, BENCHMARKS.md)
-    "fast": {"learning_rate": 5e-4, "beta_1": 0.5, "batch_size": 64, "real_label": 1.0,
-             "ema_decay": 0.999},
+    # Appendix A, chosen by measurement on 2 CPU cores (benchmarks/fast_config_search.md,
+    # BENCHMARKS.md): learning rates 3e-4 for D and 6e-4 for G.
+    "fast": {"learning_rate": 3e-4, "g_learning_rate": 6e-4, "beta_1": 0.5, "batch_size": 64,
+             "real_label": 1.0, "ema_decay": 0.999},
 }
 
 
 def training_defaults(model_name: str) -> dict:
-    """Learning rate, Adam's beta_1, batch size (and, where set, ``real_label``
-    and ``ema_decay`` of :class:`TunedGAN`) used for ``model_name``."""
+    """Learning rate, Adam's beta_1, batch size (and, where set, G's own
+    ``g_learning_rate``, and ``real_label`` and ``ema_decay`` of :class:`TunedGAN`)
+    used for ``model_name``."""
     return dict(TRAINING_DEFAULTS.get(model_name, TRAINING_DEFAULTS["default"]))
+
+
+def learning_rates(defaults: dict, learning_rate=None, g_learning_rate=None) -> tuple:
+    """``(D's, G's)`` learning rate from :func:`training_defaults`' ``defaults`` and
+    the rates given: ``learning_rate`` alone sets both, even where the defaults
+    give G a rate of its own. Raises ``ValueError`` for a rate that is not positive."""
+    d_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    if g_learning_rate is None:
+        g_learning_rate = defaults.get("g_learning_rate", d_rate) if learning_rate is None else d_rate
+    if d_rate <= 0 or g_learning_rate <= 0:
+        raise ValueError(f"learning rates must be positive, got {d_rate} (D) and {g_learning_rate} (G)")
+    return d_rate, g_learning_rate
 
 
 def _noise(shape, noise, seed):
@@ -198,14 +212,16 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
 def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
-             learning_rate: float | None = None, beta_1: float | None = None,
-             real_label: float | None = None, ema_decay: float | None | str = "default",
+             learning_rate: float | None = None, g_learning_rate: float | None = None,
+             beta_1: float | None = None, real_label: float | None = None, ema_decay: float | None | str = "default",
              precision: str = "float32", **compile_kwargs) -> GAN:
     """Build and compile a :class:`GAN` for a name of ``MODEL_BUILDERS`` (Defined in Chapter 3).
 
     Two separate Adam optimizers; every setting not given comes from
     :func:`training_defaults` (``ema_decay=None`` turns the weight average
-    off). The discriminator's loss uses logits or probabilities as the
+    off). ``learning_rate`` is D's, and G's too unless ``g_learning_rate`` is
+    given: a ``learning_rate`` given alone sets both, even for a model whose
+    defaults give G a rate of its own. The discriminator's loss uses logits or probabilities as the
     model's ``MODEL_BUILDERS`` entry says.
 
     ``precision``: "float32", or a Keras mixed-precision policy for the layers
@@ -223,7 +239,7 @@ def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     build_g, build_d, d_logits = MODEL_BUILDERS[model_name]
     defaults = training_defaults(model_name)
-    lr = defaults["learning_rate"] if learning_rate is None else learning_rate
+    lr, g_learning_rate = learning_rates(defaults, learning_rate, g_learning_rate)
     b1 = defaults["beta_1"] if beta_1 is None else beta_1
     real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
     ema_decay = defaults.get("ema_decay") if ema_decay == "default" else ema_decay
@@ -238,7 +254,7 @@ def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
     gan = (TunedGAN if tuned else GAN)(generator, discriminator, d_logits=d_logits, noise=noise,
                                        seed=seed, name=f"{model_name}_gan", **options)
     d_opt = keras.optimizers.Adam(lr, beta_1=b1, name="d_adam")
-    g_opt = keras.optimizers.Adam(lr, beta_1=b1, name="g_adam")
+    g_opt = keras.optimizers.Adam(g_learning_rate, beta_1=b1, name="g_adam")
     if precision == "mixed_float16":         # float16 gradients underflow without loss scaling
         d_opt, g_opt = (keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_scaled")
                         for o in (d_opt, g_opt))

@@ -191,21 +191,24 @@ def build_fast_generator(latent_dim: int = 64, width: int = 64) -> keras.Model:
     ], name="fast_generator")
 
 
-def build_fast_discriminator(width: int = 32, negative_slope: float = 0.2) -> keras.Model:
+def build_fast_discriminator(width: int = 16, depth: int = 3, negative_slope: float = 0.2) -> keras.Model:
     """Narrow DCGAN discriminator for CPUs: images -> one **logit**, (batch, 1).
 
-    Two 4x4 stride-2 convolutions (width, then 2*width filters) with
-    LeakyReLU(0.2), no batch norm and no dropout, flatten, Dense(1).
+    ``depth`` 4x4 stride-2 convolutions, the first with ``width`` filters and
+    each next one with twice as many, each followed by LeakyReLU(0.2); no
+    batch norm and no dropout; flatten, Dense(1). The default (widths 16, 32,
+    64) reached a far lower Fréchet distance in three minutes than two wider
+    layers (32, 64), for less arithmetic (``benchmarks/fast_config_search.md``).
     """
-    return keras.Sequential([
-        keras.Input(IMAGE_SHAPE),
-        layers.Conv2D(width, 4, strides=2, padding="same"),        # (batch, 14, 14, 32)
-        layers.LeakyReLU(negative_slope),
-        layers.Conv2D(2 * width, 4, strides=2, padding="same"),    # (batch, 7, 7, 64)
-        layers.LeakyReLU(negative_slope),
-        layers.Flatten(),                                          # (batch, 3136)
-        layers.Dense(1),                                           # (batch, 1) logit
-    ], name="fast_discriminator")
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, got {depth}")
+    stack = [keras.Input(IMAGE_SHAPE)]                               # (batch, 28, 28, 1)
+    for i in range(depth):   # (batch, 14, 14, 16) -> (batch, 7, 7, 32) -> (batch, 4, 4, 64)
+        stack += [layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same"),
+                  layers.LeakyReLU(negative_slope)]
+    stack += [layers.Flatten(),                                      # (batch, 1024)
+              layers.Dense(1)]                                       # (batch, 1) logit
+    return keras.Sequential(stack, name="fast_discriminator")
 
 
 # name -> (generator builder, discriminator builder, discriminator outputs logits?)

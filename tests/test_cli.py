@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dcgan_lib import cli
+from dcgan_lib import cli, training_defaults
 
 ROOT = Path(__file__).resolve().parents[1]
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
@@ -115,6 +115,9 @@ def test_refusals(trained, tmp_path, capsys):
     refused("train", "--out", tmp_path / "new", words=("--model",))
     refused("train", "--model", "dense", "--out", tmp_path / "big", "--images", 10**6, words=("--images",))
     refused("train", "--out", trained, "--seed", 5, words=("seed",))
+    refused("train", "--out", trained, "--g-learning-rate", 0.1, words=("--g-learning-rate",))
+    refused("train", "--model", "dense", "--out", tmp_path / "neg", "--g-learning-rate", -1,
+            words=("--g-learning-rate", "positive"))
     refused("sample", stranger, "--n", 4, "--out", tmp_path / "x.npz", words=("run.json",))
     empty_run = tmp_path / "empty_run"
     empty_run.mkdir()
@@ -123,6 +126,23 @@ def test_refusals(trained, tmp_path, capsys):
     refused("sample", tmp_path / "nowhere", "--n", 4, "--out", tmp_path / "x.npz",
             words=("does not exist",))
     refused("evaluate", tmp_path / "missing.npz", words=("does not exist",))
+
+
+def test_learning_rate_settings():
+    def settings(*argv):
+        return cli._settings(cli.build_parser().parse_args(["train", "--out", "x", *argv]), None)
+
+    fast = training_defaults("fast")
+    s = settings("--model", "fast")
+    assert (s["learning_rate"], s["g_learning_rate"]) == (
+        fast["learning_rate"], fast.get("g_learning_rate", fast["learning_rate"]))
+    s = settings("--model", "fast", "--learning-rate", "1e-3")           # alone: both networks
+    assert (s["learning_rate"], s["g_learning_rate"]) == (1e-3, 1e-3)
+    s = settings("--model", "fast", "--g-learning-rate", "2e-3")
+    assert (s["learning_rate"], s["g_learning_rate"]) == (fast["learning_rate"], 2e-3)
+    old = {"model": "dense", "settings": {"learning_rate": 3e-4}}       # a run from before the key
+    resumed = cli._settings(cli.build_parser().parse_args(["train", "--out", "x"]), old)
+    assert resumed["g_learning_rate"] == 3e-4
 
 
 def test_seconds_stops_mid_epoch(tmp_path):

@@ -36,9 +36,23 @@ def test_fast_models_shapes_and_defaults():
     assert isinstance(gan, dl.TunedGAN) and gan.ema_generator is not None
     assert gan.sampling_generator is gan.ema_generator
     defaults = dl.training_defaults("fast")
-    assert float(gan.g_optimizer.learning_rate) == pytest.approx(defaults["learning_rate"])
+    assert float(gan.d_optimizer.learning_rate) == pytest.approx(defaults["learning_rate"])
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(
+        defaults.get("g_learning_rate", defaults["learning_rate"]))
     plain = dl.make_gan("tutorial", seed=0)                  # the seeds' models keep the plain GAN
     assert type(plain) is dl.GAN and plain.sampling_generator is plain.generator
+
+
+def test_learning_rates_of_g_and_d():
+    def rates(**kw):
+        gan = dl.make_gan("fast", seed=0, **kw)
+        return float(gan.d_optimizer.learning_rate), float(gan.g_optimizer.learning_rate)
+
+    assert rates(learning_rate=1e-3) == pytest.approx((1e-3, 1e-3))       # alone: both networks
+    assert rates(learning_rate=1e-3, g_learning_rate=2e-3) == pytest.approx((1e-3, 2e-3))
+    assert rates(g_learning_rate=2e-3)[1] == pytest.approx(2e-3)
+    with pytest.raises(ValueError, match="learning rates must be positive"):
+        dl.make_gan("fast", g_learning_rate=0.0)
 
 
 def test_weight_average_follows_its_rule():
@@ -125,6 +139,8 @@ def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
     assert "average of G's weights" in out
     settings = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["settings"]
     assert settings["ema_decay"] == 0.999 and settings["precision"] == "float32"
+    defaults = dl.training_defaults("fast")
+    assert settings["g_learning_rate"] == defaults.get("g_learning_rate", defaults["learning_rate"])
     with np.load(tmp_path / "s.npz") as f:
         assert f["images"].shape == (20, 28, 28, 1)
 
