@@ -112,15 +112,15 @@ def _settings(args, run):
             s[key] = given if given is not None else fallback.get(key, defaults.get(key))
         else:
             s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
-    given_g = getattr(args, "g_learning_rate", None)
-    if run is not None and given_g is not None and given_g != old.get("g_learning_rate", s["learning_rate"]):
-        raise CLIError(f"this run was started with --g-learning-rate "
-                       f"{old.get('g_learning_rate', s['learning_rate'])}; it cannot change when "
+    # G's rate: runs from before the key existed trained G at D's rate
+    given_g, old_g = getattr(args, "g_learning_rate", None), old.get("g_learning_rate", s["learning_rate"])
+    if run is not None and given_g is not None and given_g != old_g:
+        raise CLIError(f"this run was started with --g-learning-rate {old_g}; it cannot change when "
                        "resuming (start a new --out instead)")
     if given_g is not None:
         s["g_learning_rate"] = given_g
-    elif run is not None:                 # runs from before the key existed trained G at D's rate
-        s["g_learning_rate"] = old.get("g_learning_rate", s["learning_rate"])
+    elif run is not None:
+        s["g_learning_rate"] = old_g
     elif args.learning_rate is not None:  # --learning-rate alone sets both networks' rates
         s["g_learning_rate"] = s["learning_rate"]
     else:
