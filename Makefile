@@ -30,7 +30,7 @@ help:
 	@echo "make lab    - set up .venv (if needed) and open JupyterLab on notebooks/"
 	@echo "make test   - set up/update .venv and run unit tests + every notebook (quick mode)"
 	@echo "make full-run NB=notebooks/01_first_gan.ipynb - run a chapter at full length, saving outputs"
-	@echo "make bench  - measure speed and quality, rewrite BENCHMARKS.md (about 40 minutes on 2 cores)"
+	@echo "make bench  - measure speed and quality, rewrite BENCHMARKS.md (about 30 minutes on 2 cores)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)

@@ -184,7 +184,8 @@ def cmd_train(args) -> int:
     try:
         resumed = checkpoint.restore()
     except ValueError as err:
-        raise CLIError(f"{out}: {err}") from None
+        raise CLIError(f"{out}: {err}; if this dcgan_lib's '{s['model']}' model differs from "
+                       "the one that made the run, train into a new --out") from None
     history = []
     if (out / HISTORY_FILE).exists():                      # rows past the checkpoint are lost work
         history = [r for r in json.loads((out / HISTORY_FILE).read_text())
