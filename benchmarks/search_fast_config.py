@@ -9,16 +9,23 @@ line to ``--log``; ``--table`` prints them as a Markdown table.
     DCGAN_MNIST=../shared/data/mnist.npz python benchmarks/search_fast_config.py lr5 lr=5e-4
     python benchmarks/search_fast_config.py --table
 
-Choices (``key=value``): ``gw``/``dw`` (G's and D's width), ``batch``, ``lr``
-(both networks), ``glr`` (G's, if different), ``b1``, ``b2`` (Adam's betas),
-``smooth`` (D's target for real images), ``ema`` (decay; 0 = none), ``evals``
-(seconds of training at which to score, comma-separated), ``anneal`` (0 = off; else the
-learning rates fall linearly to that fraction of their value over each budget's segment; meant for a single budget), ``recal`` (0 = off; else also score the average with its
-batch-norm statistics re-estimated on that many of its own images), ``ddrop`` (dropout rate after D's activations), ``mbstd`` (1 = a minibatch
-standard-deviation channel in D), ``ddepth`` (D's strided convolutions, each doubling the
-width), ``gk`` (kernel size of G's transposed convolutions), ``sn`` (1 = spectral normalisation of
-D's layers). Run one at a time on
-an otherwise idle machine: the budget is wall-clock time.
+Choices (``key=value``); the defaults are the first run's, the baseline:
+
+- ``gw``/``dw``: G's and D's width; ``ddepth``: D's strided convolutions, each
+  doubling the width (the library's default D is ``dw=16 ddepth=3``);
+- ``gk``: kernel size of G's transposed convolutions;
+- ``batch``; ``lr``: both networks' learning rate; ``glr``: G's, if different;
+  ``b1``, ``b2``: Adam's betas;
+- ``smooth``: D's target for real images; ``ema``: the average's decay (0 = none);
+- ``anneal``: 0 = off, else the learning rates fall linearly to that fraction of
+  their value over each budget's segment (meant for a single budget);
+- ``recal``: 0 = off, else also score the average with its batch-norm statistics
+  re-estimated on that many of its own images;
+- ``ddrop``: dropout rate after D's activations; ``mbstd``: 1 = a minibatch
+  standard-deviation channel in D; ``sn``: 1 = spectral normalisation of D's layers;
+- ``evals``: seconds of training at which to score, comma-separated.
+
+Run one at a time on an otherwise idle machine: the budget is wall-clock time.
 """
 from __future__ import annotations
 

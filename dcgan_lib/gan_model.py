@@ -213,16 +213,17 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
              learning_rate: float | None = None, g_learning_rate: float | None = None,
-             beta_1: float | None = None, real_label: float | None = None, ema_decay: float | None | str = "default",
-             precision: str = "float32", **compile_kwargs) -> GAN:
+             beta_1: float | None = None, real_label: float | None = None,
+             ema_decay: float | None | str = "default", precision: str = "float32", **compile_kwargs) -> GAN:
     """Build and compile a :class:`GAN` for a name of ``MODEL_BUILDERS`` (Defined in Chapter 3).
 
     Two separate Adam optimizers; every setting not given comes from
     :func:`training_defaults` (``ema_decay=None`` turns the weight average
     off). ``learning_rate`` is D's, and G's too unless ``g_learning_rate`` is
     given: a ``learning_rate`` given alone sets both, even for a model whose
-    defaults give G a rate of its own. The discriminator's loss uses logits or probabilities as the
-    model's ``MODEL_BUILDERS`` entry says.
+    defaults give G a rate of its own (:func:`learning_rates`). The
+    discriminator's loss uses logits or probabilities as the model's
+    ``MODEL_BUILDERS`` entry says.
 
     ``precision``: "float32", or a Keras mixed-precision policy for the layers
     (variables stay float32): "mixed_float16" (GPUs; the optimizers are then
