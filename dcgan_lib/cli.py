@@ -92,7 +92,7 @@ def _check_out_dir(out: Path, model: str | None):
 
 def _settings(args, run):
     """Merge command-line options with a resumed run's settings and defaults."""
-    from .gan_model import training_defaults
+    from .gan_model import learning_rates, training_defaults
 
     model = args.model or (run or {}).get("model")
     if model is None:
@@ -112,19 +112,18 @@ def _settings(args, run):
             s[key] = given if given is not None else fallback.get(key, defaults.get(key))
         else:
             s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
-    # G's rate: runs from before the key existed trained G at D's rate
-    given_g, old_g = getattr(args, "g_learning_rate", None), old.get("g_learning_rate", s["learning_rate"])
-    if run is not None and given_g is not None and given_g != old_g:
-        raise CLIError(f"this run was started with --g-learning-rate {old_g}; it cannot change when "
-                       "resuming (start a new --out instead)")
-    if given_g is not None:
-        s["g_learning_rate"] = given_g
-    elif run is not None:
+    given_g = getattr(args, "g_learning_rate", None)
+    for key, value in (("learning_rate", s["learning_rate"]), ("g_learning_rate", given_g)):
+        if value is not None and value <= 0:
+            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {value}")
+    if run is not None:           # runs from before the key existed trained G at D's rate
+        old_g = old.get("g_learning_rate", s["learning_rate"])
+        if given_g is not None and given_g != old_g:
+            raise CLIError(f"this run was started with --g-learning-rate {old_g}; it cannot change "
+                           "when resuming (start a new --out instead)")
         s["g_learning_rate"] = old_g
-    elif args.learning_rate is not None:  # --learning-rate alone sets both networks' rates
-        s["g_learning_rate"] = s["learning_rate"]
-    else:
-        s["g_learning_rate"] = defaults.get("g_learning_rate", s["learning_rate"])
+    else:                         # make_gan's rule: --learning-rate alone sets both rates
+        _, s["g_learning_rate"] = learning_rates(defaults, args.learning_rate, given_g)
     s["xla"] = args.xla
     if args.epochs is not None:
         s["epochs"] = args.epochs
@@ -138,9 +137,6 @@ def _settings(args, run):
             raise CLIError(f"--{key.replace('_', '-')} must be at least {low}, got {s[key]}")
     if s["seconds"] is not None and s["seconds"] <= 0:
         raise CLIError(f"--seconds must be positive, got {s['seconds']}")
-    for key in ("learning_rate", "g_learning_rate"):
-        if s[key] <= 0:
-            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {s[key]}")
     return s
 
 
