@@ -4,12 +4,14 @@ TensorFlow 2.21 prints a oneDNN notice and an absl warning straight to file
 descriptor 2 while it loads, before ``TF_CPP_MIN_LOG_LEVEL`` can act on them.
 In a notebook they show up as a red box under the first cell; in CI they bury
 real warnings. We point fd 2 at /dev/null for the duration of the import only:
-Python exceptions (an ImportError, say) still surface normally.
+Python exceptions (an ImportError, say) still surface normally. Without
+TensorFlow, the error says in one line how to install it for this platform.
 """
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sys
 
 
@@ -40,6 +42,30 @@ def _logical_cpu_devices() -> int:
     return int(value)
 
 
+class TensorFlowMissing(ModuleNotFoundError):
+    """TensorFlow is not installed; the message says how to install it."""
+
+
+def _tensorflow_missing() -> TensorFlowMissing:
+    """The error, and a hook that prints it as one line if nothing catches it (``dcgan --help``)."""
+    wheel = "tensorflow==2.21.*"                                   # macOS and others
+    if sys.platform.startswith("linux"):                           # make install's choice
+        wheel = f"tensorflow{'[and-cuda]' if shutil.which('nvidia-smi') else '-cpu'}==2.21.*"
+    previous = sys.excepthook
+
+    def one_line(kind, err, tb):
+        if isinstance(err, TensorFlowMissing):
+            print(f"error: {err}", file=sys.stderr)
+        else:
+            previous(kind, err, tb)
+
+    sys.excepthook = one_line
+    return TensorFlowMissing(
+        f"dcgan_lib needs TensorFlow 2.21, which this Python ({sys.executable}) does not have: "
+        f"install it with `pip install '{wheel}'`, or run `make install` in the course folder",
+        name="tensorflow")
+
+
 def import_tensorflow():
     """Return the ``tensorflow`` module, imported quietly the first time.
 
@@ -53,7 +79,12 @@ def import_tensorflow():
     devices = _logical_cpu_devices()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors too: grappler "remapper failed" notices are noise
     with _stderr_fd_silenced():
-        import tensorflow as tf
+        try:
+            import tensorflow as tf
+        except ModuleNotFoundError as err:
+            if err.name != "tensorflow":
+                raise
+            raise _tensorflow_missing() from None
 
         if devices > 1:
             cpu = tf.config.list_physical_devices("CPU")[0]

@@ -6,7 +6,9 @@
 - :class:`EpochHistory` records one row per epoch: losses, accuracies,
   training seconds and images seen (and can write them to a JSON file);
 - :class:`TimeBudget` stops training after a given training time, checked
-  after every step.
+  after every step;
+- :class:`StopOnSignal` turns Ctrl+C (SIGINT) and SIGTERM into a clean stop
+  after the current step, so that what follows ``fit`` can save.
 
 :func:`save_gif` turns recorded frames into an animated GIF and
 :func:`show_gif` displays one inline in a notebook.
@@ -14,7 +16,9 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -27,7 +31,8 @@ import keras  # noqa: E402
 
 from .plotting import image_grid  # noqa: E402
 
-__all__ = ["GANMonitor", "EpochHistory", "TimeBudget", "save_gif", "show_gif", "write_json"]
+__all__ = ["GANMonitor", "EpochHistory", "TimeBudget", "StopOnSignal", "save_gif", "show_gif",
+           "write_json"]
 
 
 class GANMonitor(keras.callbacks.Callback):
@@ -124,8 +129,12 @@ def write_json(path, data) -> None:
     """Write ``data`` as JSON atomically (a temporary file, then a rename)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=1, allow_nan=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:                    # a full disk, say: no half-written file left
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 class EpochHistory(keras.callbacks.Callback):
@@ -138,13 +147,18 @@ class EpochHistory(keras.callbacks.Callback):
     ``train_seconds`` (so far), and ``complete`` (False for an epoch cut short
     by :class:`TimeBudget` or an interruption; :meth:`record_interrupted_epoch`
     adds the row of one broken off by an exception). Pass earlier ``rows`` to
-    carry on a resumed run (running totals continue from the last row). With ``path`` the rows are rewritten as JSON after each
-    epoch; with ``verbose`` one line per epoch is printed.
+    carry on a resumed run (running totals continue from the last row); when
+    an epoch that was cut short is completed, its rows become one. A loss that
+    is not a finite number is recorded as None (JSON null). With ``path`` the
+    rows are rewritten as JSON after each epoch; with ``verbose`` one line per
+    epoch is printed, out of ``epochs`` (default: ``fit``'s).
     """
 
-    def __init__(self, batch_size: int, *, rows=None, path=None, verbose: bool = False):
+    def __init__(self, batch_size: int, *, rows=None, path=None, verbose: bool = False,
+                 epochs=None):
         super().__init__()
         self.batch_size, self.path, self.verbose = int(batch_size), path, verbose
+        self.epochs = epochs
         self.rows = list(rows or [])
 
     def _steps(self):
@@ -168,20 +182,27 @@ class EpochHistory(keras.callbacks.Callback):
         planned = self.params.get("steps")
         logs = dict(logs or {})
         names = [m.name for m in getattr(self.model, "metrics", []) if m.name in logs]
-        logs = {k: float(logs[k]) for k in names + sorted(set(logs) - set(names))}
+        logs = {k: float(logs[k]) if math.isfinite(float(logs[k])) else None
+                for k in names + sorted(set(logs) - set(names))}
         row = {"epoch": epoch + 1, **logs,
                "steps": steps, "images": images, "images_seen": last["images_seen"] + images,
                "seconds": round(seconds, 3), "train_seconds": round(last["train_seconds"] + seconds, 3),
                "complete": planned is None or steps - self._start_steps >= planned}
+        while row["complete"] and self.rows and self.rows[-1]["epoch"] == row["epoch"] \
+                and not self.rows[-1]["complete"]:         # the parts of an epoch cut short
+            part = self.rows.pop()
+            row["images"] += part["images"]
+            row["seconds"] = round(row["seconds"] + part["seconds"], 3)
         self.rows.append(row)
         if self.path is not None:
             write_json(self.path, self.rows)
         if self.verbose:
-            total = self.params.get("epochs")
+            total = self.epochs or self.params.get("epochs")
             total = total if total and total < 10**9 else None      # "until the time is up"
             print(f"epoch {epoch + 1}{'/' + str(total) if total else ''}"
                   f"{'' if row['complete'] else ' (cut short)'}: "
-                  + "  ".join(f"{k} {row[k]:.3f}" for k in logs)
+                  + "  ".join(f"{k} {row[k]:.3f}" if row[k] is not None else f"{k} nan"
+                              for k in logs)
                   + f"  {images} images in {seconds:.1f} s ({images / max(seconds, 1e-9):.0f}/s)",
                   flush=True)
 
@@ -206,4 +227,36 @@ class TimeBudget(keras.callbacks.Callback):
         self.used = self._before + time.perf_counter() - self._start
         if self.used >= self.seconds:
             self.stopped = True
+            self.model.stop_training = True
+
+
+class StopOnSignal(keras.callbacks.Callback):
+    """Stop ``fit`` after the current step on Ctrl+C (SIGINT) or SIGTERM (``train`` uses it).
+
+    Use it as a context manager around ``fit``: inside, those signals no longer
+    raise ``KeyboardInterrupt`` or end the process, they ask ``fit`` to stop as
+    :class:`TimeBudget` does, so that epoch-end callbacks (and a checkpoint)
+    still run. A second signal interrupts at once (``KeyboardInterrupt``).
+    ``received`` is the first signal's name, or None.
+    """
+
+    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+        super().__init__()
+        self.signals, self.received = signals, None
+
+    def __enter__(self):
+        self._previous = {s: signal.signal(s, self._handle) for s in self.signals}
+        return self
+
+    def __exit__(self, *exc):
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum, frame):
+        if self.received:
+            raise KeyboardInterrupt
+        self.received = signal.Signals(signum).name
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.received:
             self.model.stop_training = True

@@ -19,10 +19,13 @@ import argparse
 import datetime
 import json
 import logging
+import math
 import os
 import platform
 import sys
 from pathlib import Path
+
+from .runs import LOCK_FILE, CLIError, check_run, lock_run, read_history
 
 __all__ = ["main", "CLIError", "RUN_FILE", "HISTORY_FILE", "CHECKPOINT_DIR"]
 
@@ -31,10 +34,6 @@ RUN_KIND = "dcgan_lib training run"
 # a run keeps these for life
 FIXED = ("noise", "seed", "learning_rate", "g_learning_rate", "beta_1", "real_label", "ema_decay", "precision")
 DEFAULT_EPOCHS = 5
-
-
-class CLIError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
 
 
 def _now():
@@ -66,10 +65,13 @@ def read_run(directory: Path) -> dict:
     except FileNotFoundError:
         raise CLIError(f"{directory} is not a training run (it has no {RUN_FILE})") from None
     except (OSError, ValueError) as err:
-        raise CLIError(f"{path} cannot be read as a run description: {err}") from None
+        raise CLIError(f"{path} cannot be read as a run description ({err}): undo the edit, "
+                       "or train into a new --out") from None
     if not isinstance(run, dict) or run.get("kind") != RUN_KIND or "model" not in run:
         raise CLIError(f"{path} is not a dcgan_lib run description")
-    return run
+    from .models import MODEL_BUILDERS
+
+    return check_run(run, path, MODEL_BUILDERS)
 
 
 # --- train ---------------------------------------------------------------------
@@ -84,7 +86,7 @@ def _check_out_dir(out: Path, model: str | None):
             raise CLIError(f"{out} holds a run of model '{run['model']}', not '{model}': "
                            f"use another --out, or --model {run['model']} to continue it")
         return run
-    if out.is_dir() and any(out.iterdir()):
+    if out.is_dir() and any(p.name != LOCK_FILE for p in out.iterdir()):
         raise CLIError(f"{out} is not empty and holds no {RUN_FILE}: refusing to write a run "
                        "into it; choose a new or empty directory")
     return None
@@ -114,8 +116,10 @@ def _settings(args, run):
             s[key] = given if given is not None else old.get(key, defaults.get(key, fallback.get(key)))
     given_g = getattr(args, "g_learning_rate", None)
     for key, value in (("learning_rate", s["learning_rate"]), ("g_learning_rate", given_g)):
-        if value is not None and value <= 0:
-            raise CLIError(f"--{key.replace('_', '-')} must be positive, got {value}")
+        if value is not None and not 0 < value < math.inf:
+            raise CLIError(f"--{key.replace('_', '-')} must be a positive number, got {value}")
+    if not 0 <= s["beta_1"] < 1:
+        raise CLIError(f"--beta-1 must be at least 0 and below 1, got {s['beta_1']}")
     if run is not None:           # runs from before the key existed trained G at D's rate
         old_g = old.get("g_learning_rate", s["learning_rate"])
         if given_g is not None and given_g != old_g:
@@ -135,8 +139,8 @@ def _settings(args, run):
     for key, low in (("epochs", 1), ("batch_size", 1), ("images", 1), ("checkpoint_every", 1)):
         if s[key] is not None and s[key] < low:
             raise CLIError(f"--{key.replace('_', '-')} must be at least {low}, got {s[key]}")
-    if s["seconds"] is not None and s["seconds"] <= 0:
-        raise CLIError(f"--seconds must be positive, got {s['seconds']}")
+    if s["seconds"] is not None and not 0 < s["seconds"] < math.inf:
+        raise CLIError(f"--seconds must be a positive number, got {s['seconds']}")
     return s
 
 
@@ -155,18 +159,89 @@ def _load_images(count):
     return x_train
 
 
-def cmd_train(args) -> int:
-    out = Path(args.out).expanduser()
+def _damaged(err, use) -> str:
+    """The message for a :class:`~dcgan_lib.checkpoints.DamagedCheckpoint`."""
+    older = f"ckpt-{str(err.older).rsplit('-', 1)[1]}" if err.older else None
+    fix = (f"{older}, older, is intact: add --from-checkpoint {older[5:]} to {use}" if older
+           else "no older checkpoint is intact")
+    return f"checkpoint {err.path} is damaged ({err.reason}); {fix}"
+
+
+def _trained_steps(run) -> int:
+    """The most steps a session of ``run`` says it saved (0 for a new run)."""
+    return max([s.get("end_step") or 0 for s in (run or {}).get("sessions", [])
+                if isinstance(s, dict) and isinstance(s.get("end_step"), int)] or [0])
+
+
+def _restore(checkpoint, out, run, s, from_checkpoint) -> bool:
+    """Restore the newest checkpoint (or --from-checkpoint's); CLIError if it cannot be."""
+    from .checkpoints import DamagedCheckpoint
+
+    if checkpoint.rebuilt:
+        found = ", ".join(Path(p).name for p in checkpoint.rebuilt)
+        print(f"note: {out / CHECKPOINT_DIR / 'checkpoint'} was missing or unreadable; rebuilt it "
+              f"from the checkpoint files found ({found})")
+    try:
+        resumed = checkpoint.restore(from_checkpoint)
+    except DamagedCheckpoint as err:
+        raise CLIError(_damaged(err, "carry on from it (the steps after it are lost)")) from None
+    except ValueError as err:
+        raise CLIError(f"{out}: {err}; if this dcgan_lib's '{s['model']}' model differs from "
+                       "the one that made the run, train into a new --out") from None
+    if not resumed and _trained_steps(run):
+        raise CLIError(f"{out} holds a run saved at step {_trained_steps(run)} but no checkpoint "
+                       f"in {out / CHECKPOINT_DIR}: refusing to start it afresh; restore the "
+                       "checkpoint files, or train into a new --out")
+    if int(checkpoint.epoch_step) and (s["batch_size"], s["images"]) != (
+            run["settings"].get("batch_size"), run["settings"].get("images")):
+        raise CLIError(f"{out} stopped in the middle of epoch {int(checkpoint.epoch) + 1}: finish "
+                       "it with the run's --batch-size and --images, then change them")
+    return resumed
+
+
+def _prepare(args, out):
+    """The run in ``out`` (None for a new one), the settings and the images; or refuse."""
     run = _check_out_dir(out, args.model)
     s = _settings(args, run)
     images = _load_images(s["images"])
     if len(images) < s["batch_size"]:
         raise CLIError(f"{len(images)} images are fewer than one batch of {s['batch_size']}: "
                        "lower --batch-size or raise --images")
+    return run, s, images
+
+
+def _signal_at(gan) -> list:
+    """Test-only fault injection (tests/test_faults.py): with DCGAN_TEST_SIGNAL="SIGTERM 13 0.01"
+    this process sends itself SIGTERM 0.01 s after step 13: at a chosen point, or during a save."""
+    if not os.environ.get("DCGAN_TEST_SIGNAL"):
+        return []
+    import signal
+    import threading
 
     import keras
 
-    from .callbacks import EpochHistory, TimeBudget
+    name, step, delay = os.environ["DCGAN_TEST_SIGNAL"].split()
+    kill = threading.Timer(float(delay), os.kill, (os.getpid(), getattr(signal, name)))
+    kill.daemon = True
+
+    def after_step(batch, logs):
+        if int(gan.g_optimizer.iterations) == int(step):
+            kill.start()
+
+    return [keras.callbacks.LambdaCallback(on_train_batch_end=after_step)]
+
+
+def cmd_train(args) -> int:
+    out = Path(args.out).expanduser()
+    run, s, images = _prepare(args, out)        # refuse before touching anything
+    lock = lock_run(out)                        # noqa: F841 -- held until we return
+    if _check_out_dir(out, args.model) != run:  # another trainer wrote it before we locked
+        run, s, images = _prepare(args, out)
+
+    import keras
+    import tensorflow as tf
+
+    from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint, resumable_dataset
     from .gan_model import make_gan
 
@@ -177,24 +252,19 @@ def cmd_train(args) -> int:
                    ema_decay=s["ema_decay"], precision=s["precision"],
                    jit_compile={"auto": "auto", "on": True, "off": False}[s["xla"]])
     checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
-    try:
-        resumed = checkpoint.restore()
-    except ValueError as err:
-        raise CLIError(f"{out}: {err}; if this dcgan_lib's '{s['model']}' model differs from "
-                       "the one that made the run, train into a new --out") from None
-    history = []
-    if (out / HISTORY_FILE).exists():                      # rows past the checkpoint are lost work
-        history = [r for r in json.loads((out / HISTORY_FILE).read_text())
-                   if r.get("steps", 0) <= checkpoint.step]
-    done, step = int(checkpoint.epoch), checkpoint.step
+    resumed = _restore(checkpoint, out, run, s, args.from_checkpoint)
+    history = read_history(out / HISTORY_FILE, checkpoint.step)   # later rows: lost work
+    done, step, skip = int(checkpoint.epoch), checkpoint.step, int(checkpoint.epoch_step)
     if s["epochs"] is not None and done >= s["epochs"]:
         print(f"{out} already holds {done} complete epochs (step {step}) of '{s['model']}'; "
               f"nothing to do. Raise --epochs to train further.")
         return 0
 
-    out.mkdir(parents=True, exist_ok=True)
     run = run or {"kind": RUN_KIND, "format": 1, "model": s["model"], "created": _now(),
                   "sessions": []}
+    for old in run["sessions"]:                   # we hold the lock: no one is running them
+        if isinstance(old, dict) and old.get("status") == "running":
+            old["status"] = "killed"
     session = {"started": _now(), "argv": sys.argv[1:] if args.argv is None else args.argv,
                "start_epoch": done, "start_step": step, "status": "running"}
     run.update(settings={k: v for k, v in s.items() if k not in ("model", "seconds", "xla")},
@@ -206,34 +276,65 @@ def cmd_train(args) -> int:
     last = "unlimited" if s["epochs"] is None else s["epochs"]
     print(f"{'Resuming' if resumed else 'Training'} '{s['model']}' in {out}: {len(images)} images, "
           f"batch {s['batch_size']}, {steps_per_epoch} steps/epoch, epoch {done + 1} of {last}"
-          + (f", step {step}" if resumed else "")
+          + (f", step {step}" if resumed else "") + (f", batch {skip + 1}" if skip else "")
           + (f", stopping after {s['seconds']:g} s of training" if s["seconds"] else ""), flush=True)
 
-    recorder = EpochHistory(s["batch_size"], rows=history, path=out / HISTORY_FILE, verbose=True)
+    recorder = EpochHistory(s["batch_size"], rows=history, path=out / HISTORY_FILE, verbose=True,
+                            epochs=s["epochs"])
     saver = CheckpointEvery(checkpoint, every=s["checkpoint_every"])
-    callbacks = [recorder] + ([TimeBudget(s["seconds"])] if s["seconds"] else []) + [saver]
-    dataset = resumable_dataset(images, s["batch_size"], seed=s["seed"], first_epoch=done)
-    status = "complete"
-    try:
-        gan.fit(dataset, epochs=s["epochs"] or 10**9, initial_epoch=done,
-                steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False,
-                verbose=1 if sys.stdout.isatty() and s["epochs"] else 0)
-        if s["seconds"] and callbacks[1].stopped:
-            status = "time budget"
-    except KeyboardInterrupt:
-        status = "interrupted"
-        recorder.record_interrupted_epoch()
-        if checkpoint.step != saver._saved_step:
-            saver.save()
+    budget = TimeBudget(s["seconds"]) if s["seconds"] else None
+    stopper = StopOnSignal()
+    options = dict(callbacks=[stopper, recorder] + [budget] * bool(budget) + [saver]
+                   + _signal_at(gan),
+                   shuffle=False, verbose=1 if sys.stdout.isatty() and s["epochs"] else 0)
+    error, epochs = None, s["epochs"] or 10**9
+    with stopper:
+        try:
+            if skip:                    # finish the epoch a session cut short, from its next batch
+                gan.fit(resumable_dataset(images, s["batch_size"], seed=s["seed"], first_epoch=done,
+                                          skip=skip), initial_epoch=done, epochs=done + 1,
+                        steps_per_epoch=steps_per_epoch - skip, **options)
+            first = int(checkpoint.epoch)
+            if not gan.stop_training and not stopper.received and first < epochs:
+                gan.fit(resumable_dataset(images, s["batch_size"], seed=s["seed"],
+                                          first_epoch=first), initial_epoch=first, epochs=epochs,
+                        steps_per_epoch=steps_per_epoch, **options)
+        except KeyboardInterrupt:                    # a second Ctrl+C: stop at once, save nothing
+            stopper.received = "twice"
+        except (OSError, tf.errors.OpError) as err:  # a full disk, say, while saving
+            error = err
+    finished = s["epochs"] is not None and int(checkpoint.epoch) >= s["epochs"]
+    status = ("failed" if error else "diverged" if saver.diverged is not None
+              else "interrupted" if stopper.received and not finished
+              else "time budget" if budget and budget.stopped and not finished else "complete")
+    seconds = (recorder.rows[-1]["train_seconds"] if recorder.rows else 0) - (
+        history[-1]["train_seconds"] if history else 0)
     session.update(ended=_now(), status=status, end_epoch=int(checkpoint.epoch),
-                   end_step=checkpoint.step,
-                   train_seconds=round(sum(r["seconds"] for r in recorder.rows[len(history):]), 3))
-    _write_json(out / RUN_FILE, run)
-    where = f"epoch {int(checkpoint.epoch)}, step {checkpoint.step}"
+                   end_step=saver.saved_step, train_seconds=round(seconds, 3))
+    try:
+        _write_json(out / RUN_FILE, run)
+    except OSError:
+        if not error:
+            raise
+    kept = (f"the last checkpoint, ckpt-{saver.saved_step}, is intact" if resumed or saver.saved
+            else "no checkpoint was saved")
+    if error:
+        reason = (error.strerror if isinstance(error, OSError) and error.strerror else  # TF's:
+                  str(error).splitlines()[0].split("; ")[-1].split(" [Op:")[0])  # "path; why [Op:]"
+        raise CLIError(f"could not save in {out} ({reason}); {kept}: free some disk space and "
+                       "run the same command to carry on")
+    if status == "diverged":
+        raise CLIError(f"training diverged at step {saver.diverged}: a loss is no longer a finite "
+                       f"number; {kept}; train into a new --out with a lower --learning-rate "
+                       f"(this run's: {s['learning_rate']:g})")
+    where = (f"step {saver.saved_step}, {int(checkpoint.epoch_step)} batches into epoch "
+             f"{int(checkpoint.epoch) + 1}" if int(checkpoint.epoch_step)
+             else f"epoch {int(checkpoint.epoch)}, step {saver.saved_step}")
     if status == "interrupted":
-        print(f"\nInterrupted: saved {where} in {out}; run the same command to carry on.",
-              file=sys.stderr)
-        return 130
+        saved = f"saved {where}" if stopper.received != "twice" else kept
+        print(f"\nInterrupted: {saved} in {out}; run the same command to carry on exactly "
+              "where it stopped.", file=sys.stderr)
+        return 143 if stopper.received == "SIGTERM" else 130
     note = {"complete": "Done", "time budget": "Time budget used up"}[status]
     print(f"{note}: {where}; checkpoint {checkpoint.latest}, history {out / HISTORY_FILE}")
     return 0
@@ -254,17 +355,23 @@ def cmd_sample(args) -> int:
     if args.n < 1:
         raise CLIError(f"--n must be at least 1, got {args.n}")
 
-    from .checkpoints import latest_checkpoint
-    from .gan_model import generate_images
+    from .checkpoints import DamagedCheckpoint, choose_checkpoint
     from .models import MODEL_BUILDERS
 
     model = run["model"]
     if model not in MODEL_BUILDERS:
         raise CLIError(f"{directory} holds a run of model '{model}', which this version of "
                        f"dcgan_lib does not know (known: {', '.join(MODEL_BUILDERS)})")
-    path = latest_checkpoint(directory / CHECKPOINT_DIR)
+    try:
+        path = choose_checkpoint(directory / CHECKPOINT_DIR, args.from_checkpoint)
+    except DamagedCheckpoint as err:
+        raise CLIError(_damaged(err, "sample from it")) from None
+    if path is None and _trained_steps(run):
+        raise CLIError(f"{directory} holds a run saved at step {_trained_steps(run)} but no "
+                       f"checkpoint in {directory / CHECKPOINT_DIR}: restore the checkpoint files")
     if path is None:
         raise CLIError(f"{directory} holds no checkpoint yet: train it first")
+    import numpy as np
     import tensorflow as tf
 
     generator = MODEL_BUILDERS[model][0]()
@@ -277,34 +384,68 @@ def cmd_sample(args) -> int:
     except (AssertionError, ValueError, tf.errors.OpError) as err:
         raise CLIError(f"checkpoint {path} does not fit model '{model}' "
                        f"({type(err).__name__}: {str(err).splitlines()[0]})") from None
+    if not all(np.isfinite(w).all() for w in generator.get_weights()):
+        raise CLIError(f"checkpoint {path} holds weights that are not finite numbers (the run "
+                       "diverged): sample an older one with --from-checkpoint N, or train a new "
+                       "run with a lower --learning-rate")
     noise = run.get("settings", {}).get("noise", "normal")
-    images = generate_images(generator, args.n, noise=noise, seed=args.seed)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.stem + ".tmp.npz")
-    import numpy as np
-
-    np.savez(tmp, images=images.astype(np.float32))
-    os.replace(tmp, target)
+    _write_samples(target, generator, args.n, noise=noise, seed=args.seed)
     which = ", average of G's weights" if key == "ema_generator" else ""
     print(f"Wrote {args.n} images of '{model}' (epoch {int(epoch)}, checkpoint "
-          f"{Path(path).name}{which}) to {target}: float32 {images.shape} in [-1, 1]")
+          f"{Path(path).name}{which}) to {target}: float32 ({args.n}, 28, 28, 1) in [-1, 1]")
     return 0
+
+
+def _write_samples(target: Path, generator, n: int, *, noise: str, seed: int):
+    """``np.savez(target, images=...)``, written one batch at a time: memory holds one batch.
+
+    The file appears under its name only once complete; progress is shown for large ``n``.
+    """
+    import shutil
+    import zipfile
+
+    import numpy as np
+
+    from .gan_model import _generate_batches
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    need, free = n * 28 * 28 * 4, shutil.disk_usage(target.parent).free
+    if need > free:
+        raise CLIError(f"--n {n} needs {need / 1e6:,.0f} MB in {target.parent}, which has "
+                       f"{free / 1e6:,.0f} MB free: ask for fewer images (evaluate uses 10,000)")
+    tmp = target.with_name(target.stem + ".tmp.npz")
+    header = {"descr": "<f4", "fortran_order": False, "shape": (n, 28, 28, 1)}
+    try:
+        with zipfile.ZipFile(tmp, "w") as archive, \
+                archive.open("images.npy", "w", force_zip64=True) as f:
+            np.lib.format.write_array_header_1_0(f, header)
+            done = 0
+            for batch in _generate_batches(generator, n, noise=noise, seed=seed):
+                f.write(batch.astype("<f4", copy=False).tobytes())
+                done += len(batch)
+                if n > 10_000 and done % 10_000 == 0:
+                    print(f"  {done:,} of {n:,} images", flush=True)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, target)
 
 
 # --- evaluate --------------------------------------------------------------------
 
 def cmd_evaluate(args) -> int:
-    path = Path(args.file).expanduser()
-    if not path.is_file():
-        raise CLIError(f"{path} does not exist")
     try:
-        from .metrics import evaluate_file, format_report
+        from .metrics import MIN_FID_IMAGES, evaluate_file, format_report
     except ImportError as err:
         raise CLIError(f"evaluate needs dcgan_lib.metrics, which cannot be imported ({err})") from None
     try:
-        result = evaluate_file(path)
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        raise CLIError(f"{path}: {str(err).splitlines()[0] if str(err) else type(err).__name__}") from None
+        result = evaluate_file(args.file)
+    except (FileNotFoundError, ValueError) as err:       # one line that names the file once
+        raise CLIError(str(err).splitlines()[0]) from None
+    if result["n"] < MIN_FID_IMAGES:
+        print(f"warning: only {result['n']} images: below {MIN_FID_IMAGES} (about 8 x the "
+              "classifier's 128 features) the Fréchet distance is strongly biased upward; "
+              "evaluate 10,000 to compare with the course's numbers", file=sys.stderr)
     print(format_report(result))
     return 0
 
@@ -347,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compile the step with XLA (auto: on when a GPU is visible, as Keras does)")
     t.add_argument("--checkpoint-every", type=int, help="save every N epochs (default 1; the end of "
                    "training is always saved)")
+    t.add_argument("--from-checkpoint", type=int, metavar="STEP",
+                   help="carry on from the checkpoint ckpt-STEP instead of the newest (when that "
+                        "one is damaged); the steps after it are trained again")
     t.set_defaults(func=cmd_train)
 
     s = sub.add_parser("sample", help="generate images from a run's latest checkpoint",
@@ -357,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npz file")
     s.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     s.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    s.add_argument("--from-checkpoint", type=int, metavar="STEP",
+                   help="sample from the checkpoint ckpt-STEP instead of the newest")
     s.set_defaults(func=cmd_sample)
 
     e = sub.add_parser("evaluate", help="score an .npz of generated images",

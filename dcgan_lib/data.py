@@ -16,8 +16,11 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import math
 import os
 import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -37,48 +40,121 @@ BUNDLED_SUBSET = Path(__file__).with_name("_data") / "mnist_subset.npz"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
 
 
-def _check_layout(arrays: dict, source: str) -> None:
-    """Raise ValueError unless ``arrays`` look like Keras' MNIST arrays."""
+_MNIST_HINT = "Expected an .npz in Keras' MNIST layout (keys x_train, y_train, x_test, y_test)."
+_CHUNK = 1 << 16                    # bytes read at a time: memory grows with what a file holds
+
+
+class _BadFile(ValueError):
+    """A file that cannot be used: one line, naming the file once (see :func:`_file_error`)."""
+
+
+def _file_error(path, problem) -> ValueError:
+    """The library's error for an unusable file: a one-line ValueError that starts with its path."""
+    return _BadFile(f"{path}: {' '.join(str(problem).split())}")
+
+
+def _read_up_to(f, nbytes: int) -> bytearray:
+    """At most ``nbytes`` from ``f``, in chunks: a header's promise is never allocated up front."""
+    data = bytearray()
+    while len(data) < nbytes and (chunk := f.read(min(_CHUNK, nbytes - len(data)))):
+        data += chunk
+    return data
+
+
+def _read_member(archive, info, check):
+    """One ``.npy`` member of an open zip; its header is vetted before its data is read."""
+    name = info.filename[:-4]
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise _BadFile(f"'{name}' uses .npy format {version}, which is not read here.")
+        read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
+        shape, fortran, dtype = read_header(f)
+        if dtype.kind not in "biufc" or dtype.itemsize == 0:
+            raise _BadFile(f"'{name}' holds {dtype} values, not numbers (Python objects are "
+                           "never unpickled: allow_pickle=False).")
+        if any(n < 0 for n in shape):
+            raise _BadFile(f"'{name}' has a negative size in its shape {shape}.")
+        problem = check(name, shape, dtype) if check else None
+        if problem:
+            raise _BadFile(problem)
+        nbytes = math.prod(shape) * dtype.itemsize          # exact: Python integers never overflow
+        data = _read_up_to(f, nbytes)
+        if len(data) != nbytes or f.read(1):                 # reading to the end checks the CRC
+            raise _BadFile(f"'{name}' is damaged: its header promises {dtype} {shape} "
+                           f"({nbytes} bytes), which is not what it holds.")
+    array = np.frombuffer(data, dtype)
+    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+
+
+def _read_npz(path, check=None, hint: str = "") -> dict:
+    """The arrays of an ``.npz`` file, read without pickle and without trusting its headers.
+
+    ``check(name, shape, dtype)`` may return a problem (a string) for a member
+    before its data is read. Every failure, whatever the damage, is a one-line
+    ValueError naming the file, followed by ``hint``.
+    """
+    try:
+        with open(path, "rb") as raw:
+            start = raw.read(6)
+            if not start:
+                raise _BadFile("is empty (0 bytes).")
+            if start == b"\x93NUMPY":
+                raise _BadFile("holds a single .npy array, not an .npz archive of named arrays.")
+            with zipfile.ZipFile(raw) as archive:
+                return {info.filename[:-4]: _read_member(archive, info, check)
+                        for info in archive.infolist() if info.filename.endswith(".npy")}
+    except _BadFile as err:
+        raise _file_error(path, f"{err} {hint}") from None
+    except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, OverflowError,
+            zipfile.BadZipFile, zlib.error, struct.error) as err:
+        raise _file_error(path, "could not be read as an .npz archive: it is truncated, damaged "
+                          f"or not an .npz at all ({type(err).__name__}: {err}). {hint}") from None
+
+
+def _mnist_problem(name, shape, dtype):
+    """Why array ``name`` cannot be one of MNIST's (None if it can), from its header alone."""
+    if name not in _KEYS:
+        return None
+    rest, want = ((28, 28), "(N, 28, 28)") if name.startswith("x_") else ((), "(N,)")
+    if dtype != np.uint8 or len(shape) != 1 + len(rest) or shape[1:] != rest:
+        return f"{name} should be uint8 of shape {want}, got {dtype} {shape}."
+    return None
+
+
+def _check_layout(arrays: dict, source) -> None:
+    """Raise ValueError unless arrays read with :func:`_mnist_problem` make up Keras' MNIST."""
     missing = [k for k in _KEYS if k not in arrays]
     if missing:
-        raise ValueError(
-            f"{source} is not an MNIST file in Keras' layout: it lacks {missing} "
-            f"(it has {sorted(arrays)}). Expected keys {list(_KEYS)}."
-        )
-    for split in ("train", "test"):
+        raise _file_error(source, f"is not an MNIST file in Keras' layout: it lacks {missing} "
+                                  f"(it has {sorted(arrays)}). Expected keys {list(_KEYS)}.")
+    for split in ("train", "test"):                 # dtypes and shapes: checked as they were read
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
-        if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-            raise ValueError(
-                f"{source}: x_{split} should be uint8 of shape (N, 28, 28), "
-                f"got {x.dtype} {x.shape}."
-            )
-        if y.shape != (x.shape[0],) or y.dtype != np.uint8:
-            raise ValueError(
-                f"{source}: y_{split} should be uint8 of shape ({x.shape[0]},), "
-                f"got {y.dtype} {y.shape}."
-            )
+        if len(y) != len(x):
+            raise _file_error(source, f"y_{split} holds {len(y)} labels for {len(x)} images.")
         if y.size and y.max() > 9:
-            raise ValueError(f"{source}: y_{split} holds labels above 9.")
+            raise _file_error(source, f"y_{split} holds labels above 9 (up to {y.max()}).")
 
 
 def load_npz_mnist(path):
     """Load an ``.npz`` in Keras' MNIST layout and check it.
 
     Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images of shape
-    (N, 28, 28) in 0..255 and uint8 labels of shape (N,) in 0..9.
+    (N, 28, 28) in 0..255 and uint8 labels of shape (N,) in 0..9. A file that
+    cannot be read or is not MNIST raises a one-line ``ValueError`` naming it;
+    array headers are checked before any data is read, and no more memory is
+    taken than the file really holds.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise _file_error(path, f"is a directory, not an .npz file. {_MNIST_HINT}")
     if not path.is_file():
         raise FileNotFoundError(
             f"MNIST file {path} does not exist. Give the path of an .npz in Keras' "
             "layout (keys x_train, y_train, x_test, y_test)."
         )
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as err:  # not a zip / corrupt member
-        raise ValueError(f"{path} could not be read as an .npz file: {err}") from None
-    _check_layout(arrays, str(path))
+    arrays = _read_npz(path, _mnist_problem, _MNIST_HINT)
+    _check_layout(arrays, path)
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
@@ -124,7 +200,11 @@ def load_mnist(path=None, *, verbose: bool = True):
                 f"DCGAN_MNIST={env!r} names no file. Point it at an .npz in Keras' "
                 "MNIST layout, or unset it to use Keras' download."
             )
-        data = load_npz_mnist(env)
+        try:
+            data = load_npz_mnist(env)
+        except ValueError as err:
+            raise _BadFile(f"{err} (DCGAN_MNIST names it: point DCGAN_MNIST at another file, or "
+                           "unset it to use Keras' download.)") from None
         # the file's name, not its path: saved notebook outputs should not show one machine's folders
         say(f"MNIST from DCGAN_MNIST ({Path(env).name}): {len(data[0][0])} training, "
             f"{len(data[1][0])} test images")
@@ -153,44 +233,50 @@ def read_idx(path, *, expect_ndim: int | None = None) -> np.ndarray:
     of dimensions, then one big-endian 32-bit size per dimension. MNIST's
     images are 3-D (count, 28, 28), its labels 1-D (count,). A file that is
     truncated, has trailing bytes, a bad magic number, or (with
-    ``expect_ndim``) the wrong number of dimensions raises ``ValueError``
-    naming the file and the problem.
+    ``expect_ndim``) the wrong number of dimensions raises a one-line
+    ``ValueError`` naming the file and the problem. The header is read first
+    and the data streamed after it, so a file never costs more memory than it
+    really holds, whatever its header claims.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"IDX file {path} does not exist.")
-    opener = gzip.open if path.suffix == ".gz" else open
+    gz = path.suffix == ".gz"
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
-    except (OSError, EOFError) as err:  # bad gzip stream, truncated gzip
-        raise ValueError(f"{path}: cannot be decompressed ({err}).") from None
-    if len(raw) < 4:
-        raise ValueError(f"{path}: too short for an IDX header ({len(raw)} bytes).")
-    zero1, zero2, type_code, ndim = raw[0], raw[1], raw[2], raw[3]
+        with (gzip.open if gz else open)(path, "rb") as f:
+            return _read_idx(f, path, expect_ndim)
+    except (OSError, EOFError, zlib.error) as err:  # bad or truncated gzip stream, bad CRC
+        raise _file_error(path, f"cannot be {'decompressed' if gz else 'read'} ({err}).") from None
+
+
+def _read_idx(f, path, expect_ndim):
+    """The header first, then exactly the bytes it promises, streamed: never all of it at once."""
+    head = f.read(4)
+    if len(head) < 4:
+        raise _file_error(path, f"too short for an IDX header ({len(head)} bytes).")
+    zero1, zero2, type_code, ndim = head
     if zero1 or zero2 or type_code not in _IDX_DTYPES or ndim == 0:
-        raise ValueError(
-            f"{path}: bad magic number 0x{raw[:4].hex()} (expected 0x0000TTNN with a "
-            "known type TT, e.g. 0x00000803 for images, 0x00000801 for labels)."
-        )
+        raise _file_error(path, f"bad magic number 0x{head.hex()} (expected 0x0000TTNN with a "
+                          "known type TT, e.g. 0x00000803 for images, 0x00000801 for labels).")
     if expect_ndim is not None and ndim != expect_ndim:
-        raise ValueError(f"{path}: has {ndim} dimensions, expected {expect_ndim}.")
-    header_end = 4 + 4 * ndim
-    if len(raw) < header_end:
-        raise ValueError(f"{path}: truncated header (needs {header_end} bytes).")
-    shape = struct.unpack(f">{ndim}I", raw[4:header_end])
+        raise _file_error(path, f"has {ndim} dimensions, expected {expect_ndim}.")
+    dims = f.read(4 * ndim)
+    if len(dims) < 4 * ndim:
+        raise _file_error(path, f"truncated header (needs {4 + 4 * ndim} bytes).")
+    shape = struct.unpack(f">{ndim}I", dims)
     dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected = int(np.prod(shape)) * dtype.itemsize
-    body = len(raw) - header_end
-    if body != expected:
-        what = "truncated" if body < expected else "has trailing bytes"
-        raise ValueError(
-            f"{path}: {what}: header says shape {shape} ({expected} bytes of data), "
-            f"file holds {body}."
-        )
-    return np.frombuffer(raw, dtype=dtype, offset=header_end).reshape(shape).astype(
-        dtype.newbyteorder("="), copy=True
-    )
+    expected = math.prod(shape) * dtype.itemsize        # exact: Python integers never overflow
+    data = _read_up_to(f, expected)
+    if len(data) < expected or f.read(1):
+        what = "truncated" if len(data) < expected else "has trailing bytes"
+        held = f"holds {len(data)}" if len(data) < expected else "holds more"
+        raise _file_error(path, f"{what}: header says shape {shape} ({expected} bytes of data), "
+                                f"file {held}.")
+    try:
+        array = np.frombuffer(data, dtype=dtype).reshape(shape)
+    except ValueError as err:                           # e.g. (0, 2**32 - 1, 2**32 - 1): too big
+        raise _file_error(path, f"header shape {shape} is not a possible array ({err}).") from None
+    return array.astype(dtype.newbyteorder("="), copy=False)
 
 
 def write_idx(path, array: np.ndarray) -> Path:
@@ -227,9 +313,13 @@ def load_idx_mnist(directory):
         img_path, lbl_path = find(f"{prefix}-images-idx3-ubyte"), find(f"{prefix}-labels-idx1-ubyte")
         images, labels = read_idx(img_path, expect_ndim=3), read_idx(lbl_path, expect_ndim=1)
         if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
-            raise ValueError(f"{img_path}: expected uint8 images of 28x28, got {images.dtype} {images.shape[1:]}.")
+            raise _file_error(img_path, f"expected uint8 images of 28x28, got {images.dtype} "
+                                        f"{images.shape[1:]}.")
         if labels.dtype != np.uint8:
-            raise ValueError(f"{lbl_path}: expected uint8 labels, got {labels.dtype}.")
+            raise _file_error(lbl_path, f"expected uint8 labels, got {labels.dtype}.")
+        if labels.size and labels.max() > 9:
+            raise _file_error(lbl_path, f"holds labels above 9 (up to {labels.max()}): "
+                              "MNIST's digits are 0..9.")
         if len(images) != len(labels):
             raise ValueError(
                 f"{img_path.name} holds {len(images)} images but {lbl_path.name} "

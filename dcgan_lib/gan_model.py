@@ -309,15 +309,20 @@ def generate_images(generator, n: int, *, noise: str = "normal", seed: int | Non
     in batches of ``batch_size`` in inference mode (batch norm uses its moving
     statistics, dropout is off).
     """
+    return np.concatenate(list(_generate_batches(generator, n, noise=noise, seed=seed,
+                                                 batch_size=batch_size)))
+
+
+def _generate_batches(generator, n: int, *, noise: str = "normal", seed: int | None = 0,
+                      batch_size: int = 500):
+    """:func:`generate_images` one batch at a time: the same images, holding one batch in memory."""
     _check_noise(noise)
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)           # drawn in pieces, numpy's streams stay the same
     latent_dim = generator.input_shape[-1]
-    if noise == "uniform":
-        z = rng.uniform(-1.0, 1.0, (n, latent_dim)).astype(np.float32)
-    else:
-        z = rng.standard_normal((n, latent_dim), dtype=np.float32)
-    out = [np.asarray(generator(z[i:i + batch_size], training=False), np.float32)
-           for i in range(0, n, batch_size)]
-    return np.clip(np.concatenate(out), -1.0, 1.0)
+    for start in range(0, n, batch_size):
+        size = (min(batch_size, n - start), latent_dim)
+        z = (rng.uniform(-1.0, 1.0, size).astype(np.float32) if noise == "uniform"
+             else rng.standard_normal(size, dtype=np.float32))
+        yield np.clip(np.asarray(generator(z, training=False), np.float32), -1.0, 1.0)

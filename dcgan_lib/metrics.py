@@ -42,6 +42,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._quiet import import_tensorflow
+from .data import _file_error, _read_npz
 
 import_tensorflow()
 import keras  # noqa: E402
@@ -78,6 +79,12 @@ _TRAIN_SCRIPT = "python scripts/train_mnist_classifier.py"
 N_CLASSES = 10
 FEATURE_DIM = 128
 _BATCH = 500
+# Below this many images the Fréchet distance says little: the covariance of 128 features
+# estimated from N images is singular for N <= 128 and strongly biased upward until N is many
+# times 128. 1,000 (about 8 x 128) is where the CLI warns; compare runs at 10,000.
+MIN_FID_IMAGES = 1000
+_SAMPLES_HINT = ("Write samples with `python -m dcgan_lib sample RUN --n 10000 --out FILE.npz`, "
+                 "or np.savez(FILE, images=samples).")
 
 
 # --- the classifier ------------------------------------------------------------
@@ -171,8 +178,9 @@ def as_model_images(images) -> np.ndarray:
     ``ValueError`` for other shapes (a single (28, 28) image, channels-first,
     flattened 784-vectors), for an empty batch, for other integer or bool
     dtypes, for NaN/inf, and for floats outside [-1, 1] (such as 0..255 floats).
-    Note that floats in [0, 1] are *inside* [-1, 1] and cannot be told apart:
-    rescale them with ``2 * x - 1`` first.
+    Floats with no pixel below 0 are refused too: they are almost surely in
+    [0, 1] (in [-1, 1] a digit's background is -1); rescale them with
+    ``2 * x - 1`` first.
     """
     try:
         x = np.asarray(images)
@@ -199,7 +207,7 @@ def as_model_images(images) -> np.ndarray:
         raise ValueError(
             f"images must be uint8 pixels 0..255 or floats in [-1, 1], got dtype {x.dtype}. "
             "For integer pixels 0..255 use images.astype(np.uint8).")
-    x = x.astype(np.float32)
+    x = x.astype(np.float32, copy=False)         # clip below makes the one copy
     if not np.all(np.isfinite(x)):
         raise ValueError("images hold NaN or infinite values (did the generator diverge?).")
     lo, hi = float(x.min()), float(x.max())
@@ -207,6 +215,11 @@ def as_model_images(images) -> np.ndarray:
         hint = (" They look like 0..255 pixels: pass them as uint8, or use x / 127.5 - 1."
                 if hi > 2 and lo >= 0 else "")
         raise ValueError(f"float images must lie in [-1, 1], these span [{lo:.4g}, {hi:.4g}].{hint}")
+    if lo >= 0:
+        raise ValueError(f"float images span [{lo:.4g}, {hi:.4g}], no pixel below 0: they look "
+                         "like [0, 1] images, not the generator's [-1, 1] (where the background "
+                         "is -1). Refusing to score them as [-1, 1]: rescale with 2 * x - 1, or "
+                         "pass uint8 0..255.")
     return np.clip(x, -1.0, 1.0)
 
 
@@ -385,8 +398,9 @@ def evaluate_images(images, reference=None, *, batch_size: int = _BATCH,
 
     ``images``: see :func:`as_model_images`; at least 2, and use 10,000 to
     compare with the course's numbers (the distance is biased upward for
-    small N). ``reference``: None for the MNIST test set
-    (:func:`reference_statistics`), or another batch of images.
+    small N, and says little below :data:`MIN_FID_IMAGES`). ``reference``:
+    None for the MNIST test set (:func:`reference_statistics`), or another
+    batch of images.
     """
     feats, probs = _forward(images, batch_size)
     if reference is None:
@@ -407,31 +421,24 @@ def evaluate_file(path, **kwargs) -> dict:
     """:func:`evaluate_images` on the array ``images`` of an ``.npz`` file.
 
     ``images``: (N, 28, 28[, 1]), uint8 0..255 or floats in [-1, 1]. A missing
-    file raises ``FileNotFoundError``; a file that is not an .npz, lacks the
-    key ``images`` or holds a badly shaped array raises ``ValueError``.
+    file raises ``FileNotFoundError``; anything else wrong (a directory, a
+    file that is not an .npz or is damaged, no key ``images``, badly shaped or
+    scaled images) a one-line ``ValueError`` naming the file. The file is
+    read without pickle and without trusting its headers: it never costs more
+    memory than it holds.
     """
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise _file_error(path, f"is a directory, not an .npz file. {_SAMPLES_HINT}")
     if not path.is_file():
-        raise FileNotFoundError(f"{path} does not exist (expected an .npz with an array 'images').")
+        raise FileNotFoundError(f"{path} does not exist. {_SAMPLES_HINT}")
+    arrays = _read_npz(path, hint=_SAMPLES_HINT)
+    if "images" not in arrays:
+        raise _file_error(path, f"has no array 'images' (it has {sorted(arrays)}). {_SAMPLES_HINT}")
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise ValueError(f"{path} could not be read as an .npz file: {err}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} holds a single array, not an .npz archive: "
-                         "save samples with np.savez(path, images=samples).")
-    with archive:
-        if "images" not in archive.files:
-            raise ValueError(f"{path} has no array 'images' (it has {sorted(archive.files)}). "
-                             "Save samples with np.savez(path, images=samples).")
-        try:
-            images = archive["images"]
-        except (OSError, ValueError) as err:  # object arrays need pickle; corrupt member
-            raise ValueError(f"{path}: 'images' could not be read as a numeric array: {err}") from None
-    try:
-        return evaluate_images(images, **kwargs)
+        return evaluate_images(arrays.pop("images"), **kwargs)
     except ValueError as err:
-        raise ValueError(f"{path}: {err}") from None
+        raise _file_error(path, err) from None
 
 
 def format_report(result: dict) -> str:
@@ -450,8 +457,14 @@ def format_report(result: dict) -> str:
 def real_data_floor(n: int = 10_000) -> float:
     """Fréchet distance between the first ``n`` MNIST training digits and the test set.
 
-    The distance real data scores, hence the floor for generated samples
-    (on ``n`` = 10,000 images, the size to evaluate samples at). Loads MNIST
+    What real data scores: an estimate of the expected score of a perfect
+    sampler (one that draws from the data distribution) at ``n`` images --
+    10,000, the size to evaluate samples at, since the distance of a finite
+    sample is biased upwards and its bias depends on ``n``. It is a yardstick,
+    not a bound: another 10,000 real digits score a little differently, and a
+    generator that copied the test digits would score 0. Like the FID, the
+    number is a *squared* distance (see :func:`frechet_distance_from_statistics`),
+    so 4 x the floor is twice as far in plain distance. Loads MNIST
     with :func:`dcgan_lib.load_mnist` (set ``DCGAN_MNIST``); with only the
     bundled subset it uses what is there. Computed on first call, then cached.
     """

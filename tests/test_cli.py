@@ -158,3 +158,66 @@ def test_seconds_stops_mid_epoch(tmp_path):
     run = json.loads((out / "run.json").read_text())
     assert run["sessions"][-1]["status"] == "time budget"
     assert run["sessions"][-1]["end_step"] == row["steps"]
+
+
+# --- evaluate's refusals and warnings (issue 14) ---------------------------------------
+
+def test_evaluate_refuses_bad_files_in_one_line_naming_them_once(damaged_npz, tmp_path, capsys):
+    files = damaged_npz({"images": np.zeros((4, 28, 28), np.uint8)})
+    np.savez(tmp_path / "unit.npz", images=np.full((4, 28, 28), 0.5, np.float32))
+    files.update(directory=tmp_path, unit=tmp_path / "unit.npz", missing=tmp_path / "absent.npz")
+    for case, path in files.items():
+        assert cli.main(["evaluate", str(path)]) == 2, case
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:"), (case, err)
+        assert lines[0].count(str(path)) == 1, (case, err)
+        fix = "2 * x - 1" if case == "unit" else "np.savez"
+        assert fix in lines[0] and "pickled" not in lines[0], (case, err)
+        assert ("is a directory" in lines[0]) == (case == "directory"), (case, err)
+
+
+def test_evaluate_warns_below_the_sample_count_that_means_something(tmp_path, capsys):
+    with np.load(MNIST) as f:
+        x = f["x_test"][:50]
+    np.savez(tmp_path / "few.npz", images=x)
+    assert cli.main(["evaluate", str(tmp_path / "few.npz")]) == 0
+    out = capsys.readouterr()
+    (warning,) = out.err.strip().splitlines()
+    assert warning.startswith("warning: only 50 images: below 1000") and "10,000" in warning
+    assert "fid=" in out.out.splitlines()[-1]
+
+
+def test_unreadable_dcgan_mnist_is_one_line(damaged_npz, tmp_path, monkeypatch, capsys):
+    path = damaged_npz({"x_train": np.zeros((2, 28, 28), np.uint8)})["npy"]   # a .npy, not an .npz
+    monkeypatch.setenv("DCGAN_MNIST", str(path))
+    assert cli.main(["train", "--model", "dense", "--out", str(tmp_path / "run")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error:") and line.count(str(path)) == 1
+    assert "single .npy array" in line and "DCGAN_MNIST" in line
+
+
+# --- sample: streamed to disk, one batch in memory (issue 14) ---------------------------
+
+def test_sample_writes_batch_by_batch_the_same_images(tmp_path, capsys, monkeypatch):
+    import tracemalloc
+
+    import dcgan_lib as dl
+
+    generator = dl.MODEL_BUILDERS["dense"][0]()
+    n, target = 10_001, tmp_path / "s.npz"
+    tracemalloc.start()
+    try:
+        cli._write_samples(target, generator, n, noise="normal", seed=3)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < n * 28 * 28 * 4 / 4, peak               # 31 MB written, a few MB held
+    with np.load(target) as f:
+        np.testing.assert_array_equal(f["images"], dl.generate_images(generator, n, seed=3))
+    assert "10,000 of 10,001 images" in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]
+    monkeypatch.setattr("shutil.disk_usage", lambda _: type("U", (), {"free": 10**6})())
+    with pytest.raises(cli.CLIError, match=r"--n 10001 needs 31 MB .* 1 MB free"):
+        cli._write_samples(tmp_path / "t.npz", generator, n, noise="normal", seed=3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]

@@ -178,3 +178,98 @@ def test_make_dataset_shapes_ranges_and_shuffling():
     np.testing.assert_array_equal(ordered, dl.to_model_range(xtr[:64]))
     with pytest.raises(ValueError, match="batch_size"):
         dl.make_dataset(xtr[:10], 64)
+
+
+# --- files that cannot be read: one line naming the file, never a traceback (issue 14) ---
+
+def _tiny_mnist():
+    rng = np.random.default_rng(0)
+    return {"x_train": rng.integers(0, 256, (2, 28, 28), dtype=np.uint8),
+            "y_train": np.array([3, 9], np.uint8),
+            "x_test": rng.integers(0, 256, (1, 28, 28), dtype=np.uint8),
+            "y_test": np.array([0], np.uint8)}
+
+
+def _one_line_naming(err, path):
+    msg = str(err)
+    assert "\n" not in msg and msg.count(str(path)) == 1, msg
+    assert "allow_pickle" not in msg.replace("allow_pickle=False", ""), msg
+    return msg
+
+
+@pytest.mark.parametrize("case, words", [
+    ("empty", "is empty"), ("truncated", "truncated"), ("crc", "damaged"),
+    ("huge", "damaged"), ("text", "not an .npz"), ("npy", "single .npy array")])
+def test_unreadable_mnist_files_give_one_line_naming_them(damaged_npz, monkeypatch, case, words):
+    import tracemalloc
+
+    path = damaged_npz(_tiny_mnist())[case]
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError) as err:
+            dl.load_npz_mnist(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert words in _one_line_naming(err.value, path) and "Keras' MNIST layout" in str(err.value)
+    assert peak < 10 * max(path.stat().st_size, 1) + 2**20       # the 949 GiB claim costs nothing
+    monkeypatch.setenv("DCGAN_MNIST", str(path))                  # the same through the environment
+    with pytest.raises(ValueError) as err:
+        dl.load_mnist(verbose=False)
+    assert "DCGAN_MNIST" in _one_line_naming(err.value, path)
+
+
+def test_loader_checks_headers_before_reading(tmp_path):
+    arrays = _tiny_mnist()
+    arrays["x_train"] = np.zeros((3, 28, 28), np.float32)
+    np.savez(tmp_path / "f.npz", **arrays)
+    with pytest.raises(ValueError, match=r"x_train should be uint8 of shape \(N, 28, 28\), got f"):
+        dl.load_npz_mnist(tmp_path / "f.npz")
+    arrays = _tiny_mnist()
+    arrays["y_train"] = np.array([1, 12], np.uint8)
+    np.savez(tmp_path / "g.npz", **arrays)
+    with pytest.raises(ValueError, match="y_train holds labels above 9"):
+        dl.load_npz_mnist(tmp_path / "g.npz")
+    np.savez(tmp_path / "objects.npz", x_train=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ValueError, match="not numbers") as err:
+        dl.load_npz_mnist(tmp_path / "objects.npz")
+    _one_line_naming(err.value, tmp_path / "objects.npz")
+    with pytest.raises(ValueError, match="is a directory"):
+        dl.load_npz_mnist(tmp_path)
+
+
+def test_idx_labels_above_9_are_refused(tmp_path):
+    dl.write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((2, 28, 28), np.uint8))
+    dl.write_idx(tmp_path / "train-labels-idx1-ubyte", np.array([1, 10], np.uint8))
+    dl.write_idx(tmp_path / "t10k-images-idx3-ubyte", np.zeros((1, 28, 28), np.uint8))
+    dl.write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([0], np.uint8))
+    with pytest.raises(ValueError, match=r"labels-idx1-ubyte: holds labels above 9 \(up to 10\)"):
+        dl.load_idx_mnist(tmp_path)
+
+
+def test_idx_dimensions_that_overflow_int64_are_not_a_match(tmp_path):
+    # 65536**4 == 2**64, which np.prod wraps to 0: an empty body used to pass the size check
+    bad = tmp_path / "overflow"
+    bad.write_bytes(bytes([0, 0, 8, 4]) + (65536).to_bytes(4, "big") * 4)
+    with pytest.raises(ValueError, match=r"overflow: truncated: .*\(18446744073709551616 bytes"):
+        dl.read_idx(bad)
+
+
+def test_idx_gzip_is_streamed_never_inflated_whole(tmp_path):
+    import tracemalloc
+
+    lying = tmp_path / "lying.gz"             # a header for 10 labels, then 64 MiB of zeros
+    with gzip.open(lying, "wb", compresslevel=1) as f:
+        f.write(bytes([0, 0, 8, 1]) + (10).to_bytes(4, "big") + bytes(64 * 2**20))
+    huge = tmp_path / "huge.gz"               # a header promising 4 GiB, then 100 bytes
+    with gzip.open(huge, "wb") as f:
+        f.write(bytes([0, 0, 8, 2]) + (65536).to_bytes(4, "big") * 2 + bytes(100))
+    for path, words in ((lying, "trailing bytes"), (huge, "truncated")):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match=words):
+                dl.read_idx(path)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 2**20, (path.name, peak)       # not 64 MiB, not 4 GiB

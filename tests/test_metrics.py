@@ -235,3 +235,26 @@ def test_confusion_matrix_by_hand():
         dl.confusion_matrix([0, 10], [0, 1])
     with pytest.raises(ValueError):
         dl.confusion_matrix([0, 1], [0])
+
+
+# --- files and images evaluate must refuse, in one line naming the file (issue 14) ------------
+
+@pytest.mark.parametrize("case", ["empty", "truncated", "crc", "huge", "text", "npy"])
+def test_evaluate_file_refuses_unreadable_files_in_one_line(damaged_npz, case):
+    path = damaged_npz({"images": np.zeros((4, 28, 28), np.uint8)})[case]
+    with pytest.raises(ValueError) as err:
+        dl.evaluate_file(path)
+    msg = str(err.value)
+    assert "\n" not in msg and msg.count(str(path)) == 1 and "np.savez" in msg, msg
+    assert "allow_pickle=`" not in msg and "pickled" not in msg
+
+
+def test_evaluate_refuses_floats_in_0_1_and_directories(mnist, tmp_path):
+    x = mnist[1][0][:20]
+    with pytest.raises(ValueError, match=r"look like \[0, 1\] images.*2 \* x - 1"):
+        dl.evaluate_images(x / np.float32(255))
+    np.savez(tmp_path / "unit.npz", images=x / np.float32(255))
+    with pytest.raises(ValueError, match="unit.npz: float images span"):
+        dl.evaluate_file(tmp_path / "unit.npz")
+    with pytest.raises(ValueError, match="is a directory"):
+        dl.evaluate_file(tmp_path)
