@@ -142,7 +142,8 @@ def check_metrics_answer(cm, *, accuracy=None, precision=None, recall=None, f1=N
     ``cm``: the counts (anything :func:`check_confusion_answer` accepts as an
     answer). Give the values as fractions in [0, 1] (0.75, not 75); each must be
     within ``tol`` of the right one. Recognises the usual slips, among them the
-    seed slides' accuracy formula (TP + TN) / (TP + FP).
+    seed slides' accuracy formula (TP + TN) / TN (source 004, section 3.2),
+    which is 1 + TP / TN: never below 1.
     """
     if _unanswered(accuracy, precision, recall, f1):
         return _UNANSWERED
@@ -153,9 +154,13 @@ def check_metrics_answer(cm, *, accuracy=None, precision=None, recall=None, f1=N
     if not given:
         raise ValueError("give at least one of accuracy=, precision=, recall=, f1=")
     slips = {
-        "accuracy": [((tp + tn) / (tp + fp) if tp + fp else None,
-                      "(TP + TN) / (TP + FP) is the slides' mistake: accuracy divides the correct "
-                      "verdicts by *all* verdicts, TP + FP + FN + TN."),
+        "accuracy": [((tp + tn) / tn if tn else None,
+                      "(TP + TN) / TN is the slides' mistake: it equals 1 + TP / TN, never below "
+                      "1. Accuracy divides the correct verdicts by *all* verdicts, "
+                      "TP + FP + FN + TN."),
+                     ((tp + tn) / (tp + fp) if tp + fp else None,
+                      "that divides by the images judged real only (TP + FP). Accuracy divides "
+                      "the correct verdicts by *all* verdicts, TP + FP + FN + TN."),
                      (_ratio(tp, tp + fn + fp + tn),
                       "count both kinds of correct verdict: TP *and* TN.")],
         "precision": [(right["recall"], "that is recall. Precision looks down the column "

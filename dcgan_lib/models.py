@@ -8,8 +8,10 @@ one number per image, shape (batch, 1): a probability in (0, 1) for the
 - Chapter 1: :func:`build_dense_generator`, :func:`build_dense_discriminator`,
   :func:`build_gan` (the dense GAN of GANs in Action, ch. 3).
 - Chapter 2: :func:`build_tutorial_generator`, :func:`build_tutorial_discriminator`
-  (TensorFlow's DCGAN tutorial), :func:`build_upsample_generator`,
-  :func:`build_upsample_discriminator` (the Keras functional-API blog's DCGAN).
+  (TensorFlow's DCGAN tutorial); :func:`build_blog_generator`,
+  :func:`build_blog_discriminator` (the Keras functional-API blog's DCGAN, exactly
+  as its code gives it, source 001) and :func:`build_upsample_generator`,
+  :func:`build_upsample_discriminator` (the course's stabilised variant of it).
 - Appendix A: :func:`build_fast_generator`, :func:`build_fast_discriminator`
   (a narrow DCGAN chosen by measurement for CPUs; see ``BENCHMARKS.md``).
 """
@@ -29,6 +31,8 @@ __all__ = [
     "build_gan",
     "build_tutorial_generator",
     "build_tutorial_discriminator",
+    "build_blog_generator",
+    "build_blog_discriminator",
     "build_upsample_generator",
     "build_upsample_discriminator",
     "build_fast_generator",
@@ -129,8 +133,45 @@ def build_tutorial_discriminator(negative_slope: float = 0.3, dropout: float = 0
     ], name="tutorial_discriminator")
 
 
+def build_blog_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
+    """The blog's generator as its code gives it (Chapter 2): z -> (batch, 28, 28, 1) in [-1, 1].
+
+    Dense(1568, ReLU) -> 7x7x32 -> Conv 64 -> BN(momentum 0.8) -> ReLU -> UpSampling ->
+    Conv 128 -> BN -> ReLU -> UpSampling -> Conv 64 -> BN -> ReLU -> Conv 1 (tanh); all
+    convolutions 3x3, stride 1, "same". 326,113 parameters.
+    """
+    z = keras.Input((latent_dim,))
+    x = layers.Dense(7 * 7 * 32, activation="relu")(z)           # (batch, 1568)
+    x = layers.Reshape((7, 7, 32))(x)                            # (batch, 7, 7, 32)
+    for filters, upsample in ((64, True), (128, True), (64, False)):
+        x = layers.Conv2D(filters, 3, padding="same")(x)
+        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = layers.ReLU()(x)                                     # 7x7x64, 14x14x128, 28x28x64
+        if upsample:
+            x = layers.UpSampling2D()(x)                         # 7 -> 14 -> 28
+    x = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # (batch, 28, 28, 1)
+    return keras.Model(z, x, name="blog_generator")
+
+
+def build_blog_discriminator(negative_slope: float = 0.2) -> keras.Model:
+    """The blog's discriminator as its code gives it (Chapter 2): images -> P(real), (batch, 1).
+
+    Three blocks of Conv (3x3, stride 2; 32, 64, 128 filters) -> BN(momentum 0.8) ->
+    LeakyReLU(0.2), global average pooling, Dense(1, sigmoid). 93,697 parameters.
+    """
+    image = keras.Input(IMAGE_SHAPE)
+    x = image
+    for filters in (32, 64, 128):
+        x = layers.Conv2D(filters, 3, strides=2, padding="same")(x)
+        x = layers.BatchNormalization(momentum=0.8)(x)
+        x = layers.LeakyReLU(negative_slope)(x)                  # 14x14x32, 7x7x64, 4x4x128
+    x = layers.GlobalAveragePooling2D()(x)                       # (batch, 128)
+    p = layers.Dense(1, activation="sigmoid")(x)                 # (batch, 1) in (0, 1)
+    return keras.Model(image, p, name="blog_discriminator")
+
+
 def build_upsample_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """Generator of the Keras functional-API blog: z -> (batch, 28, 28, 1) in [-1, 1].
+    """The course's variant of the blog's generator: z -> (batch, 28, 28, 1) in [-1, 1].
 
     Dense(1568) -> reshape 7x7x32 -> two blocks of Conv/BN/ReLU/UpSampling ->
     Conv(1, tanh). Upsampling plus an ordinary convolution instead of a
@@ -149,7 +190,7 @@ def build_upsample_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
 
 
 def build_upsample_discriminator(negative_slope: float = 0.2) -> keras.Model:
-    """Discriminator of the Keras functional-API blog: images -> P(real), (batch, 1).
+    """The course's variant of the blog's discriminator: images -> P(real), (batch, 1).
 
     Three Conv/LeakyReLU(0.2) blocks (stride 2, 2, 1), batch norm in the last
     two (DCGAN: none on D's input layer; momentum 0.9 so the moving statistics

@@ -33,12 +33,13 @@ def compile_gan(generator, discriminator, *, d_optimizer=None, g_optimizer=None,
                 d_loss="binary_crossentropy"):
     """Compile D and the combined model z -> D(G(z)) for ``train_on_batch`` (Chapter 1).
 
-    Returns the combined model. Keras 3 fixes a model's list of trainable
-    weights when its train function is *first built* (its first
-    ``train_on_batch``/``fit`` after ``compile``), not at ``compile``. So this
-    leaves ``discriminator.trainable`` True; the two step functions below set
-    it right before each call, which is what makes the first D step build a
-    train function with D's weights and the first G step one without them.
+    Returns the combined model. Keras 3 reads a model's list of trainable
+    variables each time its train function is *traced*: at its first
+    ``train_on_batch``/``fit`` after ``compile``, and again whenever a call
+    brings a new input shape (a smaller last batch, say) -- never at
+    ``compile``. So this leaves ``discriminator.trainable`` True; the two step
+    functions below set it right before every call, so that whenever D's step
+    is traced it sees D's weights and whenever G's step is traced it does not.
     ``d_loss``: "binary_crossentropy" for a sigmoid D; pass
     ``keras.losses.BinaryCrossentropy(from_logits=True)`` for a logit D.
     """
@@ -133,7 +134,7 @@ HISTORY_KEYS = ("iteration", "d_loss", "d_accuracy", "real_accuracy", "fake_accu
 def train_with_train_on_batch(generator, discriminator, gan, images, *, iterations: int,
                               batch_size: int = 128, report_every: int = 1000,
                               seed: int = 0, on_report=None, verbose: bool = True,
-                              mixed: bool = True):
+                              mixed: bool = True, seconds: float | None = None):
     """The training loop of Chapter 1 (GANs in Action's, for Keras 3); Chapter 2 reuses it.
 
     ``images``: float32 (N, 28, 28, 1) in [-1, 1]. Each iteration draws a random
@@ -143,7 +144,9 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
     iterations of D's loss and accuracy (also split into real and fake), G's
     loss and G's accuracy (share of fakes that fooled D), resets the trackers
     (``keras.metrics.Mean``, ``reset_state()``) and calls
-    ``on_report(iteration, generator)``. Returns a dict of lists keyed by
+    ``on_report(iteration, generator)``. With ``seconds``, it stops (and
+    reports) after the first iteration that brings the training time to that
+    budget, even before ``iterations``. Returns a dict of lists keyed by
     ``HISTORY_KEYS`` (``seconds``: training time so far).
     """
     images = np.asarray(images, np.float32)
@@ -171,7 +174,8 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
                            ("real_accuracy", acc_real), ("fake_accuracy", acc_fake),
                            ("g_loss", g_loss), ("g_accuracy", g_acc)):
             trackers[key].update_state(value)
-        if it % report_every == 0 or it == iterations:
+        out_of_time = seconds is not None and trained >= seconds
+        if it % report_every == 0 or it == iterations or out_of_time:
             history["iteration"].append(it)
             history["seconds"].append(trained)
             for key, tracker in trackers.items():
@@ -184,4 +188,6 @@ def train_with_train_on_batch(generator, discriminator, gan, images, *, iteratio
                       f"  G fools D {100 * h['g_accuracy']:5.1f}%  ({trained:.0f} s)")
             if on_report is not None:
                 on_report(it, generator)
+        if out_of_time:
+            break
     return history

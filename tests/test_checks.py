@@ -38,8 +38,13 @@ def test_metrics_right_and_the_slides_accuracy_mistake():
     cm = dict(tp=40, fn=10, fp=20, tn=30)
     assert dl.check_metrics_answer(cm, accuracy=0.70, precision=40 / 60, recall=0.8,
                                    f1=2 * (2 / 3) * 0.8 / (2 / 3 + 0.8))
-    slides = dl.check_metrics_answer(cm, accuracy=(40 + 30) / (40 + 20))
-    assert not slides and "slides' mistake" in slides.message
+    slides = dl.check_metrics_answer(cm, accuracy=(40 + 30) / 30)       # source 004, section 3.2
+    assert not slides and "slides' mistake" in slides.message and "1 + TP / TN" in slides.message
+    judged_real = dl.check_metrics_answer(cm, accuracy=(40 + 30) / (40 + 20))
+    assert not judged_real and "judged real only" in judged_real.message
+    assert "slides" not in judged_real.message
+    no_tn = dl.check_metrics_answer(dict(tp=5, fn=5, fp=10, tn=0), accuracy=2.0)  # no TN: no slip
+    assert not no_tn and "slides" not in no_tn.message
     assert "TP *and* TN" in str(dl.check_metrics_answer(cm, accuracy=0.4))
     assert "percentage" in str(dl.check_metrics_answer(cm, accuracy=70))
 

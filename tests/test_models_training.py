@@ -88,3 +88,38 @@ def test_image_grid():
     assert grid.max() == 255 and grid.sum() == 255 * 28 * 28
     with pytest.raises(ValueError, match="need 16"):
         dl.image_grid(imgs[:3])
+
+
+def test_blog_models_are_the_blogs_code():
+    """Source 001's G and D, layer for layer: 0.42 M parameters, as the blog says ("0.4M")."""
+    g, d = dl.build_blog_generator(), dl.build_blog_discriminator()
+    # Dense 100*1568+1568; convs 32->64, 64->128, 128->64, 64->1 (3x3 + bias); 3 BN layers x 4
+    assert g.count_params() == 158_368 + 18_496 + 73_856 + 73_792 + 577 + 4 * (64 + 128 + 64)
+    # convs 1->32, 32->64, 64->128 (3x3 + bias); 3 BN layers x 4; Dense 128->1
+    assert d.count_params() == 320 + 18_496 + 73_856 + 4 * (32 + 64 + 128) + 129
+    assert g.count_params() + d.count_params() == 419_810
+    bns = [l for l in g.layers + d.layers if isinstance(l, keras.layers.BatchNormalization)]
+    assert len(bns) == 6 and {l.momentum for l in bns} == {0.8}
+    strides = [l.strides for l in d.layers if isinstance(l, keras.layers.Conv2D)]
+    assert strides == [(2, 2)] * 3
+
+
+def test_train_with_train_on_batch_stops_at_a_time_budget():
+    X = np.zeros((64, 28, 28, 1), np.float32)
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    gan = dl.compile_gan(g, d)
+    hist = dl.train_with_train_on_batch(g, d, gan, X, iterations=10**6, batch_size=16,
+                                        report_every=10**6, verbose=False, seconds=1e-9)
+    assert hist["iteration"] == [1] and hist["seconds"][0] > 0
+
+
+def test_trainable_is_read_again_when_a_new_shape_retraces():
+    """Keras 3 reads trainable variables at every trace, not only the first (Chapters 1-2)."""
+    d = dl.build_dense_discriminator()
+    d.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam())
+    x, y = np.zeros((8, 28, 28, 1), np.float32), np.ones((8, 1), np.float32)
+    d.train_on_batch(x, y)                               # traced with D trainable
+    d.trainable = False
+    assert dl.weights_changed(lambda: d.train_on_batch(x, y), d=d) == {"d": True}
+    with pytest.warns(UserWarning, match="trainable"):   # a new shape: traced again, frozen
+        assert dl.weights_changed(lambda: d.train_on_batch(x[:5], y[:5]), d=d) == {"d": False}
