@@ -48,13 +48,13 @@ lab: install
 	$(BIN)/jupyter lab notebooks/
 
 test: install
-	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env -p no:cacheprovider tests notebooks
+	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider tests notebooks
 
 test-unit: install
 	$(BIN)/python -m pytest -n 2 --dist loadscope tests
 
 test-notebooks: install
-	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env notebooks
+	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg notebooks
 
 # Execute one chapter at full length in place, keeping its outputs (what the
 # committed notebooks hold). Takes minutes to tens of minutes on a laptop CPU.
