@@ -27,7 +27,8 @@ judged fake), FP (fake judged real) and TN (fake judged fake);
 - :func:`evaluate_images`, :func:`evaluate_file`, :func:`format_report`: all of
   it at once, against the MNIST test set (10,000 digits) by default;
 - :func:`real_data_floor`: the same distance between 10,000 *real* training
-  digits and the test set: the best a generator can hope for.
+  digits and the test set: what a perfect sampler is expected to score at that
+  sample size (a yardstick, not a bound; a squared distance, as the FID is).
 
 Images go in as uint8 (N, 28, 28[, 1]) in 0..255 or float (N, 28, 28[, 1]) in
 [-1, 1] (the generator's tanh output); see :func:`as_model_images`.
