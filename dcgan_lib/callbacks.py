@@ -145,8 +145,7 @@ class EpochHistory(keras.callbacks.Callback):
     ``steps`` (optimizer steps so far), ``images`` (this epoch) and
     ``images_seen`` (so far), ``seconds`` (this epoch's training time) and
     ``train_seconds`` (so far), and ``complete`` (False for an epoch cut short
-    by :class:`TimeBudget` or an interruption; :meth:`record_interrupted_epoch`
-    adds the row of one broken off by an exception). Pass earlier ``rows`` to
+    by :class:`TimeBudget` or :class:`StopOnSignal`). Pass earlier ``rows`` to
     carry on a resumed run (running totals continue from the last row); when
     an epoch that was cut short is completed, its rows become one. A loss that
     is not a finite number is recorded as None (JSON null). With ``path`` the
@@ -166,15 +165,8 @@ class EpochHistory(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._start, self._start_steps = time.perf_counter(), self._steps()
-        self._open_epoch = epoch
-
-    def record_interrupted_epoch(self):
-        """Add the row of an epoch that an exception (Ctrl-C) broke off, if any."""
-        if getattr(self, "_open_epoch", None) is not None:
-            self.on_epoch_end(self._open_epoch, {m.name: m.result() for m in self.model.metrics})
 
     def on_epoch_end(self, epoch, logs=None):
-        self._open_epoch = None
         seconds = time.perf_counter() - self._start
         steps = self._steps()
         images = (steps - self._start_steps) * self.batch_size
