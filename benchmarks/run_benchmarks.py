@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 import dcgan_lib as dl  # noqa: E402  (imports TensorFlow quietly)
-from dcgan_lib._quiet import import_tensorflow  # noqa: E402
+from dcgan_lib._startup import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -370,7 +370,7 @@ def report(args, info, throughput, options, epochs, quality, floor, cli, plot_pa
                   "60,000 images per configuration and option, and (with `--peak-tflops`) says how "
                   "far that is from the GPU's arithmetic peak."]
     lines += ["", "## 3. Sample quality against training time", "",
-              f"Each configuration trained with its defaults (`dcgan_lib.training_defaults`) for "
+              f"Each configuration trained with its defaults (`dcgan_lib.train_on_batch_defaults`) for "
               f"budgets of {', '.join(f'{b / 60:g}' for b in args.budgets_s)} minutes of training "
               f"time; at each budget {args.samples:,} samples from the generator the kit samples "
               f"from (the weight average where there is one) are scored against the MNIST test "

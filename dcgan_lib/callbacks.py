@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402

@@ -23,7 +23,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402

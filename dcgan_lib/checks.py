@@ -17,7 +17,7 @@ import re
 
 import numpy as np
 
-from .metrics import BinaryConfusion, binary_metrics, discriminator_confusion
+from .confusion import BinaryConfusion, binary_metrics, discriminator_confusion
 
 __all__ = ["Verdict", "check_confusion_answer", "check_metrics_answer", "check_cell_names",
            "check_threshold_answer"]

@@ -94,7 +94,7 @@ def _check_out_dir(out: Path, model: str | None):
 
 def _settings(args, run):
     """Merge command-line options with a resumed run's settings and defaults."""
-    from .gan_model import learning_rates, training_defaults
+    from .gan import learning_rates, training_defaults
 
     model = args.model or (run or {}).get("model")
     if model is None:
@@ -243,7 +243,7 @@ def cmd_train(args) -> int:
 
     from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint, resumable_dataset
-    from .gan_model import make_gan
+    from .gan import make_gan
 
     keras.utils.set_random_seed(s["seed"])                # the same seed, the same weights
     gan = make_gan(s["model"], noise=s["noise"], seed=s["seed"],
@@ -406,7 +406,7 @@ def _write_samples(target: Path, generator, n: int, *, noise: str, seed: int):
 
     import numpy as np
 
-    from .gan_model import _generate_batches
+    from .gan import _generate_batches
 
     target.parent.mkdir(parents=True, exist_ok=True)
     need, free = n * 28 * 28 * 4, shutil.disk_usage(target.parent).free
@@ -435,7 +435,7 @@ def _write_samples(target: Path, generator, n: int, *, noise: str, seed: int):
 
 def cmd_evaluate(args) -> int:
     try:
-        from .metrics import MIN_FID_IMAGES, evaluate_file, format_report
+        from .quality import MIN_FID_IMAGES, evaluate_file, format_report
     except ImportError as err:
         raise CLIError(f"evaluate needs dcgan_lib.metrics, which cannot be imported ({err})") from None
     try:

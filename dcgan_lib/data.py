@@ -160,7 +160,7 @@ def load_npz_mnist(path):
 
 def _keras_mnist():
     """Keras' cache or download; None (and no traceback) when it fails."""
-    from ._quiet import import_tensorflow
+    from ._startup import import_tensorflow
 
     import_tensorflow()
     import keras
@@ -354,7 +354,7 @@ def make_dataset(images, batch_size: int, *, shuffle: bool = True, seed: int | N
     so every step sees the same shape and ``tf.function`` traces once), and
     prefetched so the CPU prepares the next batch while the model trains.
     """
-    from ._quiet import import_tensorflow
+    from ._startup import import_tensorflow
 
     tf = import_tensorflow()
     if batch_size < 1:

@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402
@@ -101,7 +101,7 @@ def build_in_strategy(strategy, model_name: str, learning_rate: float | None = N
     rule (``learning_rate`` alone sets both). Whether D outputs logits is
     ``MODEL_BUILDERS[model_name][2]``.
     """
-    from .gan_model import learning_rates, training_defaults
+    from .gan import learning_rates, training_defaults
     from .models import MODEL_BUILDERS
 
     if model_name not in MODEL_BUILDERS:
@@ -147,7 +147,7 @@ def make_distributed_train_step(strategy, generator, discriminator, g_optimizer,
     G, D and both optimizers must have been created under
     ``strategy.scope()`` (:func:`build_in_strategy`); ``ValueError`` otherwise.
     """
-    from .gan_model import NOISES
+    from .gan import NOISES
 
     if noise not in NOISES:
         raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")

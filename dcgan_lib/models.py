@@ -17,7 +17,7 @@ one number per image, shape (batch, 1): a probability in (0, 1) for the
 """
 from __future__ import annotations
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from .metrics import auc, binary_metrics, discriminator_confusion, roc_curve
+from .confusion import auc, binary_metrics, discriminator_confusion, roc_curve
 
 __all__ = ["ThresholdExplorer", "threshold_explorer", "to_probabilities"]
 

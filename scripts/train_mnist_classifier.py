@@ -1,4 +1,4 @@
-"""Train the MNIST classifier that dcgan_lib.metrics measures samples with (Chapter 4).
+"""Train the MNIST classifier that dcgan_lib.quality measures samples with (Chapter 4).
 
 Writes dcgan_lib/_data/mnist_classifier.npz: the weights of
 dcgan_lib.build_mnist_classifier() as plain numpy arrays (float16, to keep the
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dcgan_lib._quiet import import_tensorflow  # noqa: E402
+from dcgan_lib._startup import import_tensorflow  # noqa: E402
 
 import_tensorflow()
 import keras  # noqa: E402
 
-from dcgan_lib import metrics  # noqa: E402
+from dcgan_lib import quality as metrics  # noqa: E402
 from dcgan_lib.data import load_mnist, to_model_range  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import dcgan_lib as dl
-from dcgan_lib._quiet import import_tensorflow
+from dcgan_lib._startup import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402

@@ -1,4 +1,4 @@
-"""Tests of dcgan_lib.metrics (Chapter 4): the MNIST classifier, FID, scores, D's metrics."""
+"""Tests of dcgan_lib.quality (Chapter 4): the MNIST classifier, FID, scores, D's metrics."""
 import re
 from pathlib import Path
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import dcgan_lib as dl
-from dcgan_lib import metrics
+from dcgan_lib import quality as metrics
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
 

@@ -13,7 +13,7 @@ import time
 
 import numpy as np
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 import_tensorflow()
 import keras  # noqa: E402

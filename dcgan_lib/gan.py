@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 
 tf = import_tensorflow()
 import keras  # noqa: E402

@@ -42,7 +42,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._quiet import import_tensorflow
+from ._startup import import_tensorflow
 from .data import _file_error, _read_npz
 
 import_tensorflow()
