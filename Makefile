@@ -24,11 +24,12 @@ ifneq ($(wildcard $(SHARED_MNIST)),)
   export DCGAN_MNIST ?= $(SHARED_MNIST)
 endif
 
-.PHONY: install lab test test-unit test-notebooks full-run bench clean help
+.PHONY: install lab lint format test test-unit test-notebooks full-run bench clean help
 
 help:
 	@echo "make lab    - set up .venv (if needed) and open JupyterLab on notebooks/"
-	@echo "make test   - set up/update .venv and run unit tests + every notebook (quick mode)"
+	@echo "make test   - set up/update .venv, lint, run unit tests + every notebook (quick mode)"
+	@echo "make lint   - ruff check and format check (make format fixes what it can)"
 	@echo "make full-run NB=notebooks/01_first_gan.ipynb - run a chapter at full length, saving outputs"
 	@echo "make bench  - measure speed and quality, rewrite BENCHMARKS.md (about 30 minutes on 2 cores)"
 
@@ -47,7 +48,16 @@ install: $(VENV)/.installed
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
-test: install
+# ruff (pyproject.toml): lint and format check of the library, tests, scripts and notebooks.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint
 	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg -p no:cacheprovider tests notebooks
 
 test-unit: install

@@ -148,7 +148,7 @@ def each_option(images, configs):
     """``(model, option, batch_size, rate, FLOPs per image)`` for each configuration and
     option, with a fresh kit trainer (``rate(steps)`` -> images/s) for each."""
     for model in configs:
-        batch_size = dl.training_defaults(model)["batch_size"]
+        batch_size = dl.MODELS[model].defaults["batch_size"]
         for option, kwargs in OPTIONS.items():
             keras.utils.set_random_seed(0)
             rate, gan = kit_trainer(images, batch_size, model, **kwargs)
@@ -212,7 +212,7 @@ def measure_quality(images, configs, budgets_s, n_samples, log):
     for model in configs:
         keras.utils.set_random_seed(0)
         gan = dl.make_gan(model, seed=0)
-        batch_size = dl.training_defaults(model)["batch_size"]
+        batch_size = dl.MODELS[model].defaults["batch_size"]
         for budget, used in zip(budgets_s, train_through_budgets(gan, images, batch_size, budgets_s)):
             samples = dl.generate_images(gan.sampling_generator, n_samples, seed=1)
             result = dl.evaluate_images(samples)
@@ -306,7 +306,7 @@ def sample_grid(quality, path):
                              figsize=(2.6 * len(budgets), 2.8 * len(models)))
     for row in quality:
         ax = axes[models.index(row["model"])][budgets.index(row["budget_s"])]
-        ax.imshow(dl.image_grid(row["samples"], nrows=6, ncols=6), cmap="gray", vmin=0, vmax=255)
+        ax.imshow(dl.plotting.image_grid(row["samples"], nrows=6, ncols=6), cmap="gray", vmin=0, vmax=255)
         ax.set_title(f"{row['model']}, {row['train_s'] / 60:.1f} min: fid {row['fid']:.1f}", fontsize=8)
         ax.axis("off")
     fig.tight_layout()
@@ -415,9 +415,9 @@ def main(argv=None):
         args.option_images, args.option_seconds, args.cli_seconds = 128, 1, 3
     args.budgets_s = [float(b) * 60 for b in args.budgets.split(",")]
     configs = args.configs.split(",")
-    unknown = [c for c in configs if c not in dl.MODEL_BUILDERS]
+    unknown = [c for c in configs if c not in dl.MODELS]
     if unknown:
-        parser.error(f"unknown --configs {unknown}; known: {', '.join(dl.MODEL_BUILDERS)}")
+        parser.error(f"unknown --configs {unknown}; known: {', '.join(dl.MODELS)}")
 
     start = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - start:6.0f} s] {text}", flush=True)  # noqa: E731

@@ -136,7 +136,7 @@ def run(name, cfg, log_path):
                      else dl.build_fast_discriminator(width=cfg["dw"], depth=cfg["ddepth"]))
     if cfg["gk"] != 4:
         generator = generator_variant(cfg)
-    gan = dl.TunedGAN(generator, discriminator, d_logits=True, seed=0, real_label=cfg["smooth"],
+    gan = dl.GAN(generator, discriminator, d_logits=True, seed=0, real_label=cfg["smooth"],
                       ema_decay=cfg["ema"] or None)
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
     gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))

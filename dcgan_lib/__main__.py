@@ -1,4 +1,5 @@
-"""``python -m dcgan_lib``: the command line of :mod:`dcgan_lib.cli` (Chapter 3)."""
+"""``python -m dcgan_lib``: the command line of :mod:`dcgan_lib.cli`."""
+
 import sys
 
 from .cli import main

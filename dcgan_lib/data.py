@@ -1,17 +1,5 @@
-"""MNIST: loading it anywhere, reading raw IDX files, and a tf.data pipeline.
-
-Defined in Chapter 1 ("Your first GAN"); every later chapter uses it.
-
-Where :func:`load_mnist` looks, in order:
-
-1. an explicit ``path`` argument (an ``.npz`` in Keras' layout);
-2. the environment variable ``DCGAN_MNIST`` naming such a file;
-3. Keras' own cache and download (``keras.datasets.mnist.load_data``), which is
-   what happens on Colab or a laptop with internet;
-4. a small class-balanced subset bundled inside this package (made by
-   ``scripts/make_mnist_subset.py``), announced by one line.
-"""
-from __future__ import annotations
+"""MNIST: load it anywhere, read data files safely, scale digits for the models, batch them.
+Imports without TensorFlow: only the functions that need it import it."""
 
 import contextlib
 import gzip
@@ -20,80 +8,66 @@ import math
 import os
 import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-__all__ = [
-    "load_mnist",
-    "load_npz_mnist",
-    "read_idx",
-    "write_idx",
-    "load_idx_mnist",
-    "to_model_range",
-    "make_dataset",
-    "BUNDLED_SUBSET",
-]
+from ._startup import import_tensorflow
 
-BUNDLED_SUBSET = Path(__file__).with_name("_data") / "mnist_subset.npz"
+__all__ = ["load_mnist", "to_model_range", "read_idx", "write_idx", "resumable_dataset"]
+
+_BUNDLED_SUBSET = Path(__file__).with_name("_data") / "mnist_subset.npz"
 _KEYS = ("x_train", "y_train", "x_test", "y_test")
-
-
 _MNIST_HINT = "Expected an .npz in Keras' MNIST layout (keys x_train, y_train, x_test, y_test)."
-_CHUNK = 1 << 16                    # bytes read at a time: memory grows with what a file holds
+_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
 class _BadFile(ValueError):
-    """A file that cannot be used: one line, naming the file once (see :func:`_file_error`)."""
+    """A file that cannot be used: one line, naming the file once."""
 
 
-def _file_error(path, problem) -> ValueError:
-    """The library's error for an unusable file: a one-line ValueError that starts with its path."""
+def file_error(path, problem) -> ValueError:
+    """The error for an unusable file: a one-line ValueError that starts with its path."""
     return _BadFile(f"{path}: {' '.join(str(problem).split())}")
 
 
-def _read_up_to(f, nbytes: int) -> bytearray:
-    """At most ``nbytes`` from ``f``, in chunks: a header's promise is never allocated up front."""
-    data = bytearray()
-    while len(data) < nbytes and (chunk := f.read(min(_CHUNK, nbytes - len(data)))):
+def _read_array(f, shape, dtype, damaged=""):
+    """The array a header promises, read in chunks: a promise is never allocated up front."""
+    data, nbytes = bytearray(), math.prod(shape) * dtype.itemsize  # exact: no overflow
+    while len(data) < nbytes and (chunk := f.read(min(1 << 16, nbytes - len(data)))):
         data += chunk
-    return data
+    if len(data) < nbytes or f.read(1):  # in a zip, reading to the end checks the CRC
+        held = f"truncated: file holds {len(data)}" if len(data) < nbytes else "has trailing bytes"
+        raise _BadFile(f"{damaged}{held}, header says {dtype} {shape} ({nbytes} bytes).")
+    try:
+        return np.frombuffer(data, dtype).reshape(shape)
+    except ValueError as err:  # e.g. (0, 2**32 - 1, 2**32 - 1): too big
+        raise _BadFile(f"header shape {shape} is not a possible array ({err}).") from None
 
 
 def _read_member(archive, info, check):
-    """One ``.npy`` member of an open zip; its header is vetted before its data is read."""
     name = info.filename[:-4]
     with archive.open(info) as f:
         version = np.lib.format.read_magic(f)
         if version not in ((1, 0), (2, 0)):
             raise _BadFile(f"'{name}' uses .npy format {version}, which is not read here.")
-        read_header = getattr(np.lib.format, f"read_array_header_{version[0]}_0")
-        shape, fortran, dtype = read_header(f)
-        if dtype.kind not in "biufc" or dtype.itemsize == 0:
-            raise _BadFile(f"'{name}' holds {dtype} values, not numbers (Python objects are "
-                           "never unpickled: allow_pickle=False).")
-        if any(n < 0 for n in shape):
-            raise _BadFile(f"'{name}' has a negative size in its shape {shape}.")
-        problem = check(name, shape, dtype) if check else None
-        if problem:
+        shape, fortran, dtype = getattr(np.lib.format, f"read_array_header_{version[0]}_0")(f)
+        if dtype.kind not in "biufc" or dtype.itemsize == 0 or min(shape, default=0) < 0:
+            raise _BadFile(f"'{name}' is {dtype} {shape}: not numbers, or a negative size.")
+        if check and (problem := check(name, shape, dtype)):
             raise _BadFile(problem)
-        nbytes = math.prod(shape) * dtype.itemsize          # exact: Python integers never overflow
-        data = _read_up_to(f, nbytes)
-        if len(data) != nbytes or f.read(1):                 # reading to the end checks the CRC
-            raise _BadFile(f"'{name}' is damaged: its header promises {dtype} {shape} "
-                           f"({nbytes} bytes), which is not what it holds.")
-    array = np.frombuffer(data, dtype)
-    return array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+        array = _read_array(f, shape[::-1] if fortran else shape, dtype, f"'{name}' is damaged: ")
+    return array.T if fortran else array
 
 
-def _read_npz(path, check=None, hint: str = "") -> dict:
-    """The arrays of an ``.npz`` file, read without pickle and without trusting its headers.
-
-    ``check(name, shape, dtype)`` may return a problem (a string) for a member
-    before its data is read. Every failure, whatever the damage, is a one-line
-    ValueError naming the file, followed by ``hint``.
-    """
+def read_npz(path, check=None, hint: str = "") -> dict:
+    """{name: array} of an ``.npz``, read without pickle or trusting its headers; ``check(name,
+    shape, dtype)`` may name a problem before a member is read. A missing file raises
+    FileNotFoundError; anything else wrong a one-line ValueError naming it, then ``hint``."""
+    if Path(path).is_dir():
+        raise file_error(path, f"is a directory, not an .npz file. {hint}")
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"{path} does not exist. {hint}")
     try:
         with open(path, "rb") as raw:
             start = raw.read(6)
@@ -102,275 +76,178 @@ def _read_npz(path, check=None, hint: str = "") -> dict:
             if start == b"\x93NUMPY":
                 raise _BadFile("holds a single .npy array, not an .npz archive of named arrays.")
             with zipfile.ZipFile(raw) as archive:
-                return {info.filename[:-4]: _read_member(archive, info, check)
-                        for info in archive.infolist() if info.filename.endswith(".npy")}
+                members = [i for i in archive.infolist() if i.filename.endswith(".npy")]
+                return {i.filename[:-4]: _read_member(archive, i, check) for i in members}
     except _BadFile as err:
-        raise _file_error(path, f"{err} {hint}") from None
-    except (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, OverflowError,
-            zipfile.BadZipFile, zlib.error, struct.error) as err:
-        raise _file_error(path, "could not be read as an .npz archive: it is truncated, damaged "
-                          f"or not an .npz at all ({type(err).__name__}: {err}). {hint}") from None
+        raise file_error(path, f"{err} {hint}") from None
+    except Exception as err:  # whatever the damage: one line
+        why = f"truncated, damaged or not an .npz at all ({type(err).__name__}: {err}). {hint}"
+        raise file_error(path, f"could not be read as an .npz archive: it is {why}") from None
 
 
 def _mnist_problem(name, shape, dtype):
-    """Why array ``name`` cannot be one of MNIST's (None if it can), from its header alone."""
-    if name not in _KEYS:
-        return None
     rest, want = ((28, 28), "(N, 28, 28)") if name.startswith("x_") else ((), "(N,)")
-    if dtype != np.uint8 or len(shape) != 1 + len(rest) or shape[1:] != rest:
+    if name in _KEYS and (dtype != np.uint8 or not shape or shape[1:] != rest):
         return f"{name} should be uint8 of shape {want}, got {dtype} {shape}."
-    return None
 
 
-def _check_layout(arrays: dict, source) -> None:
-    """Raise ValueError unless arrays read with :func:`_mnist_problem` make up Keras' MNIST."""
-    missing = [k for k in _KEYS if k not in arrays]
-    if missing:
-        raise _file_error(source, f"is not an MNIST file in Keras' layout: it lacks {missing} "
-                                  f"(it has {sorted(arrays)}). Expected keys {list(_KEYS)}.")
-    for split in ("train", "test"):                 # dtypes and shapes: checked as they were read
+def _load_npz_mnist(path):
+    path = Path(path).expanduser()
+    arrays = read_npz(path, _mnist_problem, _MNIST_HINT)
+    if missing := [k for k in _KEYS if k not in arrays]:
+        raise file_error(path, f"lacks {missing} (it has {sorted(arrays)}). {_MNIST_HINT}")
+    for split in ("train", "test"):  # dtypes and shapes: checked as they were read
         x, y = arrays[f"x_{split}"], arrays[f"y_{split}"]
         if len(y) != len(x):
-            raise _file_error(source, f"y_{split} holds {len(y)} labels for {len(x)} images.")
+            raise file_error(path, f"y_{split} holds {len(y)} labels for {len(x)} images.")
         if y.size and y.max() > 9:
-            raise _file_error(source, f"y_{split} holds labels above 9 (up to {y.max()}).")
-
-
-def load_npz_mnist(path):
-    """Load an ``.npz`` in Keras' MNIST layout and check it.
-
-    Returns ``(x_train, y_train), (x_test, y_test)``: uint8 images of shape
-    (N, 28, 28) in 0..255 and uint8 labels of shape (N,) in 0..9. A file that
-    cannot be read or is not MNIST raises a one-line ``ValueError`` naming it;
-    array headers are checked before any data is read, and no more memory is
-    taken than the file really holds.
-    """
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise _file_error(path, f"is a directory, not an .npz file. {_MNIST_HINT}")
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"MNIST file {path} does not exist. Give the path of an .npz in Keras' "
-            "layout (keys x_train, y_train, x_test, y_test)."
-        )
-    arrays = _read_npz(path, _mnist_problem, _MNIST_HINT)
-    _check_layout(arrays, path)
+            raise file_error(path, f"y_{split} holds labels above 9 (up to {y.max()}).")
     return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
 
 
 def _keras_mnist():
     """Keras' cache or download; None (and no traceback) when it fails."""
-    from ._startup import import_tensorflow
-
-    import_tensorflow()
-    import keras
-
-    # Keras prints "Downloading data from ..." before it fails offline; keep
-    # that line back and show it only if the download worked.
-    said = io.StringIO()
+    said = io.StringIO()  # "Downloading data from ...": shown only if the download worked
     try:
         with contextlib.redirect_stdout(said):
-            data = keras.datasets.mnist.load_data()
-    except Exception:  # noqa: BLE001 - no network, proxy, bad cache: all mean "not here"
+            data = import_tensorflow().keras.datasets.mnist.load_data()
+    except Exception:  # no network, proxy, bad cache: all mean "not here"
         return None
     print(said.getvalue(), end="")
     return data
 
 
 def load_mnist(path=None, *, verbose: bool = True):
-    """Return MNIST exactly as ``keras.datasets.mnist.load_data()`` does.
+    """MNIST as ``keras.datasets.mnist.load_data()`` returns it. Defined in Chapter 1.
 
-    ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) in
-    0..255 and uint8 labels (N,) in 0..9; 60,000 and 10,000 of them for the
-    full set. See the module docstring for where it looks. With
-    ``verbose`` it prints one line saying where the data came from.
+    ``(x_train, y_train), (x_test, y_test)``: uint8 images (N, 28, 28) in 0..255, labels (N,)
+    in 0..9. From ``path`` (an .npz in Keras' layout), else the file ``DCGAN_MNIST`` names, else
+    Keras' download, else a 5,000 + 1,000 digit subset bundled here; prints which (unless
+    ``verbose=False``). A missing or unusable file: FileNotFoundError or a one-line ValueError.
     """
-    def say(msg):
-        if verbose:
-            print(msg)
-
+    env, unset = os.environ.get("DCGAN_MNIST", "").strip(), "unset it to use Keras' download"
     if path is not None:
-        data = load_npz_mnist(path)
-        say(f"MNIST from {path}: {len(data[0][0])} training, {len(data[1][0])} test images")
-        return data
-    env = os.environ.get("DCGAN_MNIST", "").strip()
-    if env:
+        data, source = _load_npz_mnist(path), path
+    elif env:
         if not Path(env).expanduser().is_file():
-            raise FileNotFoundError(
-                f"DCGAN_MNIST={env!r} names no file. Point it at an .npz in Keras' "
-                "MNIST layout, or unset it to use Keras' download."
-            )
+            msg = f"Point it at an .npz in Keras' MNIST layout, or {unset}."
+            raise FileNotFoundError(f"DCGAN_MNIST={env!r} names no file. {msg}")
         try:
-            data = load_npz_mnist(env)
+            data = _load_npz_mnist(env)
         except ValueError as err:
-            raise _BadFile(f"{err} (DCGAN_MNIST names it: point DCGAN_MNIST at another file, or "
-                           "unset it to use Keras' download.)") from None
-        # the file's name, not its path: saved notebook outputs should not show one machine's folders
-        say(f"MNIST from DCGAN_MNIST ({Path(env).name}): {len(data[0][0])} training, "
-            f"{len(data[1][0])} test images")
-        return data
-    data = _keras_mnist()
-    if data is not None:
-        say(f"MNIST from Keras: {len(data[0][0])} training, {len(data[1][0])} test images")
-        return data
-    data = load_npz_mnist(BUNDLED_SUBSET)
-    print(
-        f"NOTE: full MNIST not available (no DCGAN_MNIST, no Keras download); using the "
-        f"bundled subset: {len(data[0][0])} training, {len(data[1][0])} test images."
-    )
+            msg = f"DCGAN_MNIST names it: point DCGAN_MNIST at another file, or {unset}."
+            raise _BadFile(f"{err} ({msg})") from None
+        source = f"DCGAN_MNIST ({Path(env).name})"  # its name: not one machine's folders
+    elif (data := _keras_mnist()) is not None:
+        source = "Keras"
+    else:
+        data, source = _load_npz_mnist(_BUNDLED_SUBSET), None
+    counts = f"{len(data[0][0])} training, {len(data[1][0])} test images"
+    if source is None:
+        why = "full MNIST not available (no DCGAN_MNIST, no Keras download)"
+        print(f"NOTE: {why}; using the bundled subset: {counts}.")
+    elif verbose:
+        print(f"MNIST from {source}: {counts}")
     return data
 
 
-# --- raw IDX files (the format of yann.lecun.com's MNIST files) --------------
-
-_IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-
-
 def read_idx(path, *, expect_ndim: int | None = None) -> np.ndarray:
-    """Read one IDX file (optionally gzipped) into a numpy array, validating it.
+    """An IDX file (MNIST's original format; gzipped if named .gz). Defined in Chapter 3.
 
-    The header is two zero bytes, a type code (0x08 = unsigned byte), the number
-    of dimensions, then one big-endian 32-bit size per dimension. MNIST's
-    images are 3-D (count, 28, 28), its labels 1-D (count,). A file that is
-    truncated, has trailing bytes, a bad magic number, or (with
-    ``expect_ndim``) the wrong number of dimensions raises a one-line
-    ``ValueError`` naming the file and the problem. The header is read first
-    and the data streamed after it, so a file never costs more memory than it
-    really holds, whatever its header claims.
-    """
-    path = Path(path)
+    A missing file raises FileNotFoundError; a damaged one (or not ``expect_ndim`` dimensions) a
+    one-line ValueError naming it. Never takes more memory than the file holds."""
+    path, gz = Path(path), str(path).endswith(".gz")
     if not path.is_file():
         raise FileNotFoundError(f"IDX file {path} does not exist.")
-    gz = path.suffix == ".gz"
     try:
         with (gzip.open if gz else open)(path, "rb") as f:
-            return _read_idx(f, path, expect_ndim)
-    except (OSError, EOFError, zlib.error) as err:  # bad or truncated gzip stream, bad CRC
-        raise _file_error(path, f"cannot be {'decompressed' if gz else 'read'} ({err}).") from None
-
-
-def _read_idx(f, path, expect_ndim):
-    """The header first, then exactly the bytes it promises, streamed: never all of it at once."""
-    head = f.read(4)
-    if len(head) < 4:
-        raise _file_error(path, f"too short for an IDX header ({len(head)} bytes).")
-    zero1, zero2, type_code, ndim = head
-    if zero1 or zero2 or type_code not in _IDX_DTYPES or ndim == 0:
-        raise _file_error(path, f"bad magic number 0x{head.hex()} (expected 0x0000TTNN with a "
-                          "known type TT, e.g. 0x00000803 for images, 0x00000801 for labels).")
-    if expect_ndim is not None and ndim != expect_ndim:
-        raise _file_error(path, f"has {ndim} dimensions, expected {expect_ndim}.")
-    dims = f.read(4 * ndim)
-    if len(dims) < 4 * ndim:
-        raise _file_error(path, f"truncated header (needs {4 + 4 * ndim} bytes).")
-    shape = struct.unpack(f">{ndim}I", dims)
-    dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected = math.prod(shape) * dtype.itemsize        # exact: Python integers never overflow
-    data = _read_up_to(f, expected)
-    if len(data) < expected or f.read(1):
-        what = "truncated" if len(data) < expected else "has trailing bytes"
-        held = f"holds {len(data)}" if len(data) < expected else "holds more"
-        raise _file_error(path, f"{what}: header says shape {shape} ({expected} bytes of data), "
-                                f"file {held}.")
-    try:
-        array = np.frombuffer(data, dtype=dtype).reshape(shape)
-    except ValueError as err:                           # e.g. (0, 2**32 - 1, 2**32 - 1): too big
-        raise _file_error(path, f"header shape {shape} is not a possible array ({err}).") from None
-    return array.astype(dtype.newbyteorder("="), copy=False)
+            head = f.read(4)
+            if len(head) < 4:
+                raise _BadFile(f"too short for an IDX header ({len(head)} bytes).")
+            if head[:2] != b"\0\0" or head[2] not in _IDX_DTYPES or head[3] == 0:
+                known = "e.g. 0x00000803 for images, 0x00000801 for labels"
+                raise _BadFile(f"bad magic number 0x{head.hex()} (not 0x0000TTNN, {known}).")
+            if expect_ndim is not None and head[3] != expect_ndim:
+                raise _BadFile(f"has {head[3]} dimensions, expected {expect_ndim}.")
+            if len(dims := f.read(4 * head[3])) < 4 * head[3]:
+                raise _BadFile(f"truncated header (needs {4 + 4 * head[3]} bytes).")
+            shape = struct.unpack(f">{head[3]}I", dims)
+            array = _read_array(f, shape, np.dtype(_IDX_DTYPES[head[2]]))
+    except _BadFile as err:
+        raise file_error(path, err) from None
+    except Exception as err:  # a bad or truncated gzip stream, a bad CRC
+        raise file_error(path, f"cannot be {'decompressed' if gz else 'read'} ({err}).") from None
+    return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
 def write_idx(path, array: np.ndarray) -> Path:
-    """Write a uint8 array as an IDX file (gzipped if ``path`` ends in .gz)."""
-    path = Path(path)
-    array = np.asarray(array)
+    """Write uint8 ``array`` to ``path``, as IDX (gzipped if named .gz). Defined in Chapter 3."""
+    path, array = Path(path), np.asarray(array)
     if array.dtype != np.uint8:
         raise ValueError(f"write_idx writes uint8 arrays only, got {array.dtype}.")
     header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "wb") as f:
+    with (gzip.open if path.suffix == ".gz" else open)(path, "wb") as f:
         f.write(header + array.tobytes())
     return path
 
 
-def load_idx_mnist(directory):
-    """Read the four MNIST IDX files in ``directory`` (gzipped or not).
+def _shape_hint(shape) -> str:
+    if shape in ((28, 28), (28, 28, 1)):
+        return " This is one image: add a batch axis (images[None])."
+    if shape[1:] == (1, 28, 28):
+        return " This looks channels-first: use np.moveaxis(images, 1, -1)."
+    return " These look flattened: use images.reshape(-1, 28, 28)." if shape[1:] == (784,) else ""
 
-    Expects ``train-images-idx3-ubyte[.gz]``, ``train-labels-idx1-ubyte[.gz]``,
-    ``t10k-images-idx3-ubyte[.gz]``, ``t10k-labels-idx1-ubyte[.gz]``. Returns
-    the same arrays as :func:`load_mnist`, after checking that images are
-    (N, 28, 28) uint8 and that images and labels agree in count.
-    """
-    directory = Path(directory)
-
-    def find(stem):
-        for name in (stem + ".gz", stem):
-            if (directory / name).is_file():
-                return directory / name
-        raise FileNotFoundError(f"{directory} holds neither {stem} nor {stem}.gz.")
-
-    out = []
-    for prefix in ("train", "t10k"):
-        img_path, lbl_path = find(f"{prefix}-images-idx3-ubyte"), find(f"{prefix}-labels-idx1-ubyte")
-        images, labels = read_idx(img_path, expect_ndim=3), read_idx(lbl_path, expect_ndim=1)
-        if images.dtype != np.uint8 or images.shape[1:] != (28, 28):
-            raise _file_error(img_path, f"expected uint8 images of 28x28, got {images.dtype} "
-                                        f"{images.shape[1:]}.")
-        if labels.dtype != np.uint8:
-            raise _file_error(lbl_path, f"expected uint8 labels, got {labels.dtype}.")
-        if labels.size and labels.max() > 9:
-            raise _file_error(lbl_path, f"holds labels above 9 (up to {labels.max()}): "
-                              "MNIST's digits are 0..9.")
-        if len(images) != len(labels):
-            raise ValueError(
-                f"{img_path.name} holds {len(images)} images but {lbl_path.name} "
-                f"holds {len(labels)} labels: the files do not belong together."
-            )
-        out.append((images, labels))
-    return tuple(out)
-
-
-# --- into the model -----------------------------------------------------------
 
 def to_model_range(images) -> np.ndarray:
-    """uint8 digits (N, 28, 28[, 1]) in 0..255 -> float32 (N, 28, 28, 1) in [-1, 1].
+    """Digits -> float32 (N, 28, 28, 1) in [-1, 1], the models' input. Defined in Chapter 1.
 
-    [-1, 1] matches the generator's tanh output.
+    ``images`` (N, 28, 28[, 1]): uint8 0..255 (mapped by x / 127.5 - 1) or floats in [-1, 1]
+    (1e-3 outside is clipped). Anything else, [0, 1] floats too: a ValueError saying what to do.
     """
-    images = np.asarray(images)
-    if images.dtype != np.uint8:
-        raise ValueError(f"to_model_range expects uint8 pixels 0..255, got {images.dtype}.")
-    if images.ndim == 3:
-        images = images[..., None]
-    return images.astype(np.float32) / 127.5 - 1.0
+    x = np.asarray(images)
+    if x.shape[1:] not in ((28, 28), (28, 28, 1)):
+        want = "(N, 28, 28) or (N, 28, 28, 1)"
+        raise ValueError(f"images must have shape {want}, got {x.shape}.{_shape_hint(x.shape)}")
+    x = x.reshape(-1, 28, 28, 1)
+    if len(x) == 0:
+        raise ValueError("images is empty: there is nothing to evaluate.")
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / 127.5 - 1.0
+    if x.dtype.kind != "f":
+        fix = "for integer pixels 0..255 use images.astype(np.uint8)"
+        raise ValueError(f"images must be uint8 or float, got dtype {x.dtype}: {fix}.")
+    x = x.astype(np.float32, copy=False)  # clip below makes the one copy
+    if not np.all(np.isfinite(x)):
+        raise ValueError("images hold NaN or infinite values (did the generator diverge?).")
+    lo, hi = float(x.min()), float(x.max())
+    span = f"float images span [{lo:.4g}, {hi:.4g}]"
+    if lo < -1.001 or hi > 1.001:
+        pixels = hi > 2 and lo >= 0
+        hint = " They look like 0..255 pixels: pass uint8, or use x / 127.5 - 1." if pixels else ""
+        raise ValueError(f"{span}: they must lie in [-1, 1].{hint}")
+    if lo >= 0:
+        fix = "not the generator's [-1, 1] (background -1): rescale with 2 * x - 1, or pass uint8"
+        raise ValueError(f"{span}, no pixel below 0: they look like [0, 1] images, {fix}.")
+    return np.clip(x, -1.0, 1.0)
 
 
-def make_dataset(images, batch_size: int, *, shuffle: bool = True, seed: int | None = None,
-                 drop_remainder: bool = True, cache: bool = True, repeat: bool = False):
-    """A ``tf.data.Dataset`` of training batches for a GAN.
+def resumable_dataset(images, batch_size: int, *, seed=0, first_epoch=0, skip=0):
+    """Endless batches whose order in epoch k depends only on ``(seed, k)``. Defined in Chapter 3.
 
-    ``images``: uint8 (N, 28, 28[, 1]). Yields float32 (batch_size, 28, 28, 1)
-    in [-1, 1]: scaled once, cached, shuffled every epoch (with ``seed``, the
-    same order each run), batched (dropping the last partial batch by default,
-    so every step sees the same shape and ``tf.function`` traces once), and
-    prefetched so the CPU prepares the next batch while the model trains.
-    """
-    from ._startup import import_tensorflow
-
+    float32 (batch_size, 28, 28, 1) in [-1, 1] from ``images`` (see to_model_range), N //
+    batch_size per epoch from ``first_epoch``, less the first ``skip`` (done before a cut)."""
     tf = import_tensorflow()
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    scaled = to_model_range(images)
-    if drop_remainder and len(scaled) < batch_size:
-        raise ValueError(
-            f"only {len(scaled)} images for batch_size={batch_size}: use fewer per "
-            "batch or more images."
-        )
-    ds = tf.data.Dataset.from_tensor_slices(scaled)
-    if cache:
-        ds = ds.cache()
-    if repeat:
-        ds = ds.repeat()
-    if shuffle:
-        ds = ds.shuffle(min(len(scaled), 60_000), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    scaled = tf.constant(to_model_range(images))
+    n = int(scaled.shape[0])
+    if n < batch_size:
+        raise ValueError(f"only {n} images for batch_size={batch_size}: use fewer or more images.")
+    seed = tf.constant(int(seed), tf.int64)
+
+    def one_epoch(epoch):
+        order = tf.random.experimental.stateless_shuffle(tf.range(n), seed=tf.stack([seed, epoch]))
+        batches = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+        return batches.map(lambda idx: tf.gather(scaled, idx))
+
+    epochs = tf.data.Dataset.range(int(first_epoch), 2**62)
+    return epochs.flat_map(one_epoch).skip(int(skip)).prefetch(tf.data.AUTOTUNE)

@@ -1,201 +1,136 @@
-"""Writing the training loop yourself (defined in Chapter 3).
+"""Chapter 3: writing the training step yourself with ``tf.GradientTape``.
 
-Two ways to train a generator and a discriminator together with
-``tf.GradientTape`` instead of Chapter 1's ``train_on_batch``:
-
-- :class:`GAN`, a ``keras.Model`` whose ``train_step`` does one simultaneous
-  D and G update, so ``gan.fit(dataset)`` trains it with callbacks, progress
-  bars and metrics for free (the Keras "override train_step" way);
-- :func:`make_train_step`, a plain function returning a ``tf.function`` step,
-  which you call in your own ``for`` loop (the TensorFlow DCGAN tutorial's
-  way; Chapter 3 also times it eagerly, without ``tf.function``).
-
-Both take real images (batch, 28, 28, 1) in [-1, 1] and noise z of shape
-(batch, latent_dim) drawn from N(0, 1) (``noise="normal"``) or uniformly from
-[-1, 1] (``noise="uniform"``). :func:`make_gan` builds and compiles a
-:class:`GAN` for a model name of :data:`dcgan_lib.models.MODEL_BUILDERS`.
+:func:`gan_step` is the one simultaneous D-and-G update of the course. It runs inside
+:class:`GAN` (a ``keras.Model`` whose ``train_step`` calls it, so ``fit`` brings callbacks,
+progress bars and metrics), inside :func:`make_train_step` (a plain ``tf.function`` for your own
+``for`` loop, the TensorFlow tutorial's way) and on each replica of
+:func:`dcgan_lib.make_distributed_train_step`, in Appendix A.
 """
+
 from __future__ import annotations
 
-import numpy as np
+import keras
+import tensorflow as tf
+from keras import ops
 
-from ._startup import import_tensorflow
+from .models import MODELS, NOISES, draw_noise, threshold
 
-tf = import_tensorflow()
-import keras  # noqa: E402
-from keras import ops  # noqa: E402
-
-__all__ = ["GAN", "TunedGAN", "make_gan", "make_train_step", "generate_images", "NOISES",
-           "TRAINING_DEFAULTS", "training_defaults", "PRECISIONS"]
-
-NOISES = ("normal", "uniform")
-
-# Per-model optimizer settings and batch size; a model missing here (a new
-# entry of MODEL_BUILDERS) trains with the "default" row.
-TRAINING_DEFAULTS = {
-    "default": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},
-    # Chapter 1 uses Keras' Adam() (1e-3, 0.9) with alternating train_on_batch steps; with
-    # this simultaneous tape step, DCGAN's Adam reached a lower Fréchet distance in 60 s
-    # (148.9 against 239.8 for 1e-3/0.9, 10,000 samples, measured here on 2 CPU cores).
-    "dense": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},
-    "tutorial": {"learning_rate": 1e-4, "beta_1": 0.9, "batch_size": 256},   # TF tutorial
-    "upsample": {"learning_rate": 2e-4, "beta_1": 0.5, "batch_size": 128},   # DCGAN paper's Adam
-    # Appendix A, chosen by measurement on 2 CPU cores (benchmarks/fast_config_search.md,
-    # BENCHMARKS.md): learning rates 3e-4 for D and 6e-4 for G.
-    "fast": {"learning_rate": 3e-4, "g_learning_rate": 6e-4, "beta_1": 0.5, "batch_size": 64,
-             "real_label": 1.0, "ema_decay": 0.999},
-}
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def training_defaults(model_name: str) -> dict:
-    """Learning rate, Adam's beta_1, batch size (and, where set, G's own
-    ``g_learning_rate``, and ``real_label`` and ``ema_decay`` of :class:`TunedGAN`)
-    used for ``model_name``."""
-    return dict(TRAINING_DEFAULTS.get(model_name, TRAINING_DEFAULTS["default"]))
+def gan_step(
+    generator, discriminator, g_optimizer, d_optimizer, real_images, z, *, bce, real_label=1.0
+):
+    """One update of D and one of G, each on its own loss. Defined in Chapter 3.
 
-
-def learning_rates(defaults: dict, learning_rate=None, g_learning_rate=None) -> tuple:
-    """``(D's, G's)`` learning rate from :func:`training_defaults`' ``defaults`` and
-    the rates given: ``learning_rate`` alone sets both, even where the defaults
-    give G a rate of its own. Raises ``ValueError`` for a rate that is not positive."""
-    d_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
-    if g_learning_rate is None:
-        g_learning_rate = defaults.get("g_learning_rate", d_rate) if learning_rate is None else d_rate
-    if d_rate <= 0 or g_learning_rate <= 0:
-        raise ValueError(f"learning rates must be positive, got {d_rate} (D) and {g_learning_rate} (G)")
-    return d_rate, g_learning_rate
-
-
-def _noise(shape, noise, seed):
-    if noise == "uniform":
-        return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
-    return keras.random.normal(shape, seed=seed)
-
-
-def _check_noise(noise):
-    if noise not in NOISES:
-        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    ``real_images`` (batch, 28, 28, 1) in [-1, 1]; ``z`` (batch, latent_dim);
+    ``bce(target, output)``: the binary cross-entropy (logits or probabilities, as D outputs).
+    D's loss: real -> ``real_label`` (1, or less for one-sided label smoothing), fake -> 0;
+    G's loss: fake -> 1 (the non-saturating loss). Returns (d_loss, g_loss, real_out, fake_out),
+    D's outputs (batch, 1). With a ``LossScaleOptimizer`` the losses are scaled for the gradients.
+    """
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+        fake_images = generator(z, training=True)  # (batch, 28, 28, 1)
+        real_out = discriminator(real_images, training=True)  # (batch, 1)
+        fake_out = discriminator(fake_images, training=True)  # (batch, 1)
+        d_loss = (
+            bce(ops.full_like(real_out, real_label), real_out)  # real -> 1
+            + bce(ops.zeros_like(fake_out), fake_out)
+        )  # fake -> 0
+        g_loss = bce(ops.ones_like(fake_out), fake_out)  # G wants "real"
+        d_scaled, g_scaled = d_optimizer.scale_loss(d_loss), g_optimizer.scale_loss(g_loss)
+    d_vars, g_vars = discriminator.trainable_variables, generator.trainable_variables
+    d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
+    g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+    return d_loss, g_loss, real_out, fake_out
 
 
 class GAN(keras.Model):
-    """G and D trained together by ``fit`` with two GradientTapes (Defined in Chapter 3).
+    """G and D trained together by ``fit``, one :func:`gan_step` per batch. Defined in Chapter 3.
 
-    ``generator``: z (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1];
-    ``discriminator``: images -> (batch, 1), a logit if ``d_logits`` else P(real).
-    ``fit`` feeds batches of real images (batch, 28, 28, 1) in [-1, 1]; each step
-    draws z from ``noise`` ("normal" or "uniform" in [-1, 1]) with the model's
-    own seeded ``SeedGenerator`` and updates D and G once each. Logs per epoch:
-    ``d_loss`` (BCE on real + BCE on fake), ``g_loss`` (-log D(G(z))),
-    ``d_acc_real`` / ``d_acc_fake`` (share of real / fake images D gets right).
+    ``fit`` feeds batches of real images (batch, 28, 28, 1) in [-1, 1]; each step draws z from
+    ``noise`` with the model's own seeded ``SeedGenerator``. ``d_logits``: D outputs logits (else
+    P(real)). Logs per epoch: d_loss, g_loss, d_acc_real and d_acc_fake (share of real / fake
+    images D gets right). Options of Appendix A: ``real_label`` < 1 (one-sided label smoothing)
+    and ``ema_decay``: keep ``ema_generator``, an exponential moving average of G's weights,
+    whose images are usually better than G's (:attr:`sampling_generator`).
     """
 
-    def __init__(self, generator, discriminator, *, d_logits, noise="normal", seed=None, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        *,
+        d_logits,
+        noise="normal",
+        seed=None,
+        real_label=1.0,
+        ema_decay=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        _check_noise(noise)
-        self.generator, self.discriminator = generator, discriminator
-        self.latent_dim, self.d_logits, self.noise = generator.input_shape[-1], d_logits, noise
-        self.seed_generator = keras.random.SeedGenerator(seed)
-        self.built = True                      # G and D are built; nothing of its own
-
-    def compile(self, d_optimizer, g_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)        # two optimizers of our own instead
-        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-        d_optimizer.build(self.discriminator.trainable_variables)  # slots exist now, so a
-        g_optimizer.build(self.generator.trainable_variables)      # checkpoint can restore them
-        self.bce = keras.losses.BinaryCrossentropy(from_logits=self.d_logits)
-        self.trackers = [keras.metrics.Mean(name=n) for n in
-                         ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")]
-
-    @property
-    def metrics(self):                                   # fit resets these every epoch
-        return self.trackers
-
-    def call(self, z, training=False):                   # gan(z) -> images
-        return self.generator(z, training=training)
-
-    def train_step(self, real_images):
-        z = _noise((ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fake_images = self.generator(z, training=True)
-            real_out = self.discriminator(real_images, training=True)
-            fake_out = self.discriminator(fake_images, training=True)
-            d_loss = (self.bce(ops.ones_like(real_out), real_out)        # real -> 1
-                      + self.bce(ops.zeros_like(fake_out), fake_out))    # fake -> 0
-            g_loss = self.bce(ops.ones_like(fake_out), fake_out)         # G wants "real"
-        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        cut = 0.0 if self.d_logits else 0.5
-        values = (d_loss, g_loss, ops.mean(ops.cast(real_out > cut, "float32")),
-                  ops.mean(ops.cast(fake_out <= cut, "float32")))
-        for tracker, value in zip(self.trackers, values):
-            tracker.update_state(value)
-        return {t.name: t.result() for t in self.trackers}
-
-    @property
-    def sampling_generator(self):
-        """The generator to draw images from (G itself here)."""
-        return self.generator
-
-
-class TunedGAN(GAN):
-    """:class:`GAN` with the options of the fast CPU configuration (Defined in Appendix A).
-
-    Its ``train_step`` is :meth:`GAN.train_step` written out again with three
-    options added (Chapter 3 prints ``GAN.train_step`` and keeps it minimal),
-    each option measured in ``BENCHMARKS.md``:
-
-    - ``real_label`` < 1: one-sided label smoothing, D's target for real
-      images (fakes stay 0); 1.0 is :class:`GAN`'s loss;
-    - ``ema_decay``: keep ``ema_generator``, an exponential moving average of
-      G's weights (and batch-norm statistics) updated after every step, whose
-      images are usually better than G's own (:attr:`sampling_generator`).
-      Its decay is min(ema_decay, (1 + step) / (10 + step)), as in
-      ``tf.train.ExponentialMovingAverage``, so early on it follows G closely;
-    - mixed precision: with a ``LossScaleOptimizer`` (float16) the losses are
-      scaled before differentiation so that small gradients do not underflow.
-    """
-
-    def __init__(self, generator, discriminator, *, real_label=1.0, ema_decay=None, **kwargs):
-        super().__init__(generator, discriminator, **kwargs)
+        if noise not in NOISES:
+            raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
         if not 0.5 < real_label <= 1.0:
             raise ValueError(f"real_label must be in (0.5, 1], got {real_label}")
         if ema_decay is not None and not 0.0 < ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in (0, 1) or None, got {ema_decay}")
+        self.generator, self.discriminator, self.d_logits = generator, discriminator, d_logits
+        self.latent_dim, self.noise = generator.input_shape[-1], noise
         self.real_label, self.ema_decay, self.ema_generator = float(real_label), ema_decay, None
+        self.seed_generator = keras.random.SeedGenerator(seed)
         if ema_decay is not None:
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, name="ema_steps")
+        self.built = True  # G and D are built; nothing of its own
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(optimizer=None, **kwargs)  # two optimizers of our own instead
+        self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)  # slots exist now, so a
+        g_optimizer.build(self.generator.trainable_variables)  # checkpoint can restore them
+        self.bce = keras.losses.BinaryCrossentropy(from_logits=self.d_logits)
+        names = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+        self.trackers = [keras.metrics.Mean(name=n) for n in names]
+
+    @property
+    def metrics(self):  # fit resets these every epoch
+        return self.trackers
+
+    def call(self, z, training=False):  # gan(z) -> images
+        return self.generator(z, training=training)
 
     def train_step(self, real_images):
-        z = _noise((ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            fake_images = self.generator(z, training=True)
-            real_out = self.discriminator(real_images, training=True)
-            fake_out = self.discriminator(fake_images, training=True)
-            d_loss = (self.bce(ops.full_like(real_out, self.real_label), real_out)
-                      + self.bce(ops.zeros_like(fake_out), fake_out))
-            g_loss = self.bce(ops.ones_like(fake_out), fake_out)
-            # scale_loss is the identity unless the optimizer is a LossScaleOptimizer
-            d_scaled, g_scaled = self.d_optimizer.scale_loss(d_loss), self.g_optimizer.scale_loss(g_loss)
-        d_vars, g_vars = self.discriminator.trainable_variables, self.generator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
-        self.g_optimizer.apply_gradients(zip(g_tape.gradient(g_scaled, g_vars), g_vars))
+        z = draw_noise(
+            (ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator
+        )
+        d_loss, g_loss, real_out, fake_out = gan_step(
+            self.generator,
+            self.discriminator,
+            self.g_optimizer,
+            self.d_optimizer,
+            real_images,
+            z,
+            bce=self.bce,
+            real_label=self.real_label,
+        )
         if self.ema_generator is not None:
             self._update_ema()
-        return self._track_metrics(d_loss, g_loss, real_out, fake_out)
-
-    def _track_metrics(self, d_loss, g_loss, real_out, fake_out):
-        """Update the four trackers as :meth:`GAN.train_step` does; return their values."""
-        cut = 0.0 if self.d_logits else 0.5
-        values = (d_loss, g_loss, ops.mean(ops.cast(real_out > cut, "float32")),
-                  ops.mean(ops.cast(fake_out <= cut, "float32")))
+        cut = threshold(self.d_logits)
+        values = (
+            d_loss,
+            g_loss,
+            ops.mean(ops.cast(real_out > cut, "float32")),
+            ops.mean(ops.cast(fake_out <= cut, "float32")),
+        )
         for tracker, value in zip(self.trackers, values):
             tracker.update_state(value)
         return {t.name: t.result() for t in self.trackers}
 
     def _update_ema(self):
+        """average <- decay average + (1 - decay) weight, decay = min(ema_decay, (1 + n) / (10 + n))
+        after n steps (as tf.train.ExponentialMovingAverage): early on it follows G closely."""
         self.ema_steps.assign_add(1)
         steps = ops.cast(self.ema_steps, "float32")
         decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
@@ -204,125 +139,118 @@ class TunedGAN(GAN):
 
     @property
     def sampling_generator(self):
-        """The weight average if one is kept, else G."""
+        """The generator to draw images from: the weight average if one is kept, else G."""
         return self.ema_generator if self.ema_generator is not None else self.generator
 
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+def learning_rates(defaults, learning_rate=None, g_learning_rate=None):
+    """(D's, G's) learning rate: ``learning_rate`` alone sets both, even where ``defaults``
+    give G a rate of its own; ValueError for a rate that is not positive."""
+    d_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
+    if g_learning_rate is None:
+        g_learning_rate = (
+            d_rate if learning_rate is not None else defaults.get("g_learning_rate", d_rate)
+        )
+    if d_rate <= 0 or g_learning_rate <= 0:
+        raise ValueError(
+            f"learning rates must be positive, got {d_rate} (D) and {g_learning_rate} (G)"
+        )
+    return d_rate, g_learning_rate
 
 
-def make_gan(model_name: str, *, noise: str = "normal", seed: int | None = None,
-             learning_rate: float | None = None, g_learning_rate: float | None = None,
-             beta_1: float | None = None, real_label: float | None = None,
-             ema_decay: float | None | str = "default", precision: str = "float32", **compile_kwargs) -> GAN:
-    """Build and compile a :class:`GAN` for a name of ``MODEL_BUILDERS`` (Defined in Chapter 3).
+def make_gan(
+    model_name,
+    *,
+    noise="normal",
+    seed=None,
+    learning_rate=None,
+    g_learning_rate=None,
+    beta_1=None,
+    real_label=None,
+    ema_decay="default",
+    precision="float32",
+    **compile_kwargs,
+):
+    """Build and compile a :class:`GAN` for a name of ``MODELS``. Defined in Chapter 3.
 
-    Two separate Adam optimizers; every setting not given comes from
-    :func:`training_defaults` (``ema_decay=None`` turns the weight average
-    off). ``learning_rate`` is D's, and G's too unless ``g_learning_rate`` is
-    given: a ``learning_rate`` given alone sets both, even for a model whose
-    defaults give G a rate of its own (:func:`learning_rates`). The
-    discriminator's loss uses logits or probabilities as the model's
-    ``MODEL_BUILDERS`` entry says.
-
-    ``precision``: "float32", or a Keras mixed-precision policy for the layers
-    (variables stay float32): "mixed_float16" (GPUs; the optimizers are then
-    wrapped in ``LossScaleOptimizer``) or "mixed_bfloat16" (recent CPUs,
-    TPUs, Ampere and later GPUs). ``compile_kwargs`` go to ``compile``, e.g.
-    ``jit_compile=True`` for XLA (Keras' default "auto" turns XLA on when a
-    GPU is visible and off on a CPU-only machine). Measured in ``BENCHMARKS.md``.
+    Two Adam optimizers; settings not given come from ``MODELS[model_name].defaults``
+    (``ema_decay=None`` turns the weight average off; :func:`learning_rates` says how the two
+    rates are set). ``precision``: "float32", "mixed_float16" (GPUs; the optimizers are wrapped
+    in ``LossScaleOptimizer``) or "mixed_bfloat16". ``compile_kwargs`` go to ``compile``, e.g.
+    ``jit_compile=True`` for XLA. Under ``strategy.scope()`` everything is mirrored.
     """
-    from .models import MODEL_BUILDERS
-
-    if model_name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODEL_BUILDERS)}")
+    if model_name not in MODELS:
+        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    build_g, build_d, d_logits = MODEL_BUILDERS[model_name]
-    defaults = training_defaults(model_name)
-    lr, g_learning_rate = learning_rates(defaults, learning_rate, g_learning_rate)
-    b1 = defaults["beta_1"] if beta_1 is None else beta_1
+    spec = MODELS[model_name]
+    defaults = spec.defaults
+    d_rate, g_rate = learning_rates(defaults, learning_rate, g_learning_rate)
+    beta_1 = defaults["beta_1"] if beta_1 is None else beta_1
     real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
     ema_decay = defaults.get("ema_decay") if ema_decay == "default" else ema_decay
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
-        generator, discriminator = build_g(), build_d()
+        generator, discriminator = spec.generator(), spec.discriminator()
     finally:
         keras.config.set_dtype_policy(previous)
-    tuned = real_label != 1.0 or ema_decay is not None or precision != "float32"
-    options = {"real_label": real_label, "ema_decay": ema_decay} if tuned else {}
-    gan = (TunedGAN if tuned else GAN)(generator, discriminator, d_logits=d_logits, noise=noise,
-                                       seed=seed, name=f"{model_name}_gan", **options)
-    d_opt = keras.optimizers.Adam(lr, beta_1=b1, name="d_adam")
-    g_opt = keras.optimizers.Adam(g_learning_rate, beta_1=b1, name="g_adam")
-    if precision == "mixed_float16":         # float16 gradients underflow without loss scaling
-        d_opt, g_opt = (keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_scaled")
-                        for o in (d_opt, g_opt))
+    gan = GAN(
+        generator,
+        discriminator,
+        d_logits=spec.logits,
+        noise=noise,
+        seed=seed,
+        real_label=real_label,
+        ema_decay=ema_decay,
+        name=f"{model_name}_gan",
+    )
+    d_opt = keras.optimizers.Adam(d_rate, beta_1=beta_1, name="d_adam")
+    g_opt = keras.optimizers.Adam(g_rate, beta_1=beta_1, name="g_adam")
+    if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
+        d_opt, g_opt = (
+            keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_scaled") for o in (d_opt, g_opt)
+        )
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, **compile_kwargs)
     return gan
 
 
-def make_train_step(generator, discriminator, g_optimizer, d_optimizer, *, d_logits: bool = True,
-                    noise: str = "normal", seed: int | None = None, tf_function: bool = True,
-                    jit_compile: bool = False):
-    """The DCGAN tutorial's training step as a plain function (Defined in Chapter 3).
+def make_train_step(
+    generator,
+    discriminator,
+    g_optimizer,
+    d_optimizer,
+    *,
+    d_logits=True,
+    noise="normal",
+    seed=None,
+    tf_function=True,
+    jit_compile=False,
+):
+    """The tutorial's training step as a function: ``step(real_images) -> (d_loss, g_loss)``.
 
-    Returns ``step(real_images) -> (d_loss, g_loss)``: real images (batch, 28,
-    28, 1) in [-1, 1] in, two scalar tensors out, one simultaneous D and G
-    update done. Wrapped in ``tf.function`` (traced once per batch shape: use
-    ``drop_remainder`` batches) unless ``tf_function=False``, which runs it
-    eagerly, op by op -- Chapter 3 times both. ``jit_compile=True`` asks XLA
-    to compile it too (worth it on GPUs; measure before using it on a CPU).
+    Defined in Chapter 3. Real images (batch, 28, 28, 1) in [-1, 1] in, one :func:`gan_step`
+    done, two scalars out. Wrapped in ``tf.function`` (traced once per batch shape) unless
+    ``tf_function=False`` (eager, op by op); ``jit_compile=True`` asks XLA to compile it.
     """
-    _check_noise(noise)
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
     bce = keras.losses.BinaryCrossentropy(from_logits=d_logits)
     seed_generator = keras.random.SeedGenerator(seed)
-    latent_dim = generator.input_shape[-1]
-    g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
-    for optimizer, variables in ((g_optimizer, g_vars), (d_optimizer, d_vars)):
+    for optimizer, model in ((g_optimizer, generator), (d_optimizer, discriminator)):
         if not optimizer.built:
-            optimizer.build(variables)   # create Adam's slots outside tf.function
+            optimizer.build(model.trainable_variables)  # Adam's slots outside tf.function
 
     def train_step(real_images):
-        z = _noise((ops.shape(real_images)[0], latent_dim), noise, seed_generator)
-        with tf.GradientTape() as g_tape, tf.GradientTape() as d_tape:
-            fake_images = generator(z, training=True)
-            real_out = discriminator(real_images, training=True)
-            fake_out = discriminator(fake_images, training=True)
-            g_loss = bce(ops.ones_like(fake_out), fake_out)
-            d_loss = bce(ops.ones_like(real_out), real_out) + bce(ops.zeros_like(fake_out), fake_out)
-        g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
-        d_optimizer.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
+        z = draw_noise(
+            (ops.shape(real_images)[0], generator.input_shape[-1]), noise, seed_generator
+        )
+        d_loss, g_loss, _, _ = gan_step(
+            generator, discriminator, g_optimizer, d_optimizer, real_images, z, bce=bce
+        )
         return d_loss, g_loss
 
-    if not tf_function:
-        return train_step
-    return tf.function(train_step, jit_compile=jit_compile)
+    return tf.function(train_step, jit_compile=jit_compile) if tf_function else train_step
 
 
-def generate_images(generator, n: int, *, noise: str = "normal", seed: int | None = 0,
-                    batch_size: int = 500) -> np.ndarray:
-    """``n`` images from ``generator`` as float32 (n, 28, 28, 1) in [-1, 1] (Defined in Chapter 3).
-
-    The noise is drawn with numpy from ``seed`` (same seed, same images) and fed
-    in batches of ``batch_size`` in inference mode (batch norm uses its moving
-    statistics, dropout is off).
-    """
-    return np.concatenate(list(_generate_batches(generator, n, noise=noise, seed=seed,
-                                                 batch_size=batch_size)))
-
-
-def _generate_batches(generator, n: int, *, noise: str = "normal", seed: int | None = 0,
-                      batch_size: int = 500):
-    """:func:`generate_images` one batch at a time: the same images, holding one batch in memory."""
-    _check_noise(noise)
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}")
-    rng = np.random.default_rng(seed)           # drawn in pieces, numpy's streams stay the same
-    latent_dim = generator.input_shape[-1]
-    for start in range(0, n, batch_size):
-        size = (min(batch_size, n - start), latent_dim)
-        z = (rng.uniform(-1.0, 1.0, size).astype(np.float32) if noise == "uniform"
-             else rng.standard_normal(size, dtype=np.float32))
-        yield np.clip(np.asarray(generator(z, training=False), np.float32), -1.0, 1.0)
+__all__ = ["gan_step", "GAN", "make_gan", "make_train_step"]

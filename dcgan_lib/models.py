@@ -1,261 +1,282 @@
-"""Generators and discriminators for 28x28x1 MNIST digits.
+"""Generators and discriminators for 28x28x1 MNIST digits, their noise and their verdicts.
 
-Every generator maps noise z of shape (batch, latent_dim) to images of shape
-(batch, 28, 28, 1) in [-1, 1] (tanh). Every discriminator maps such images to
-one number per image, shape (batch, 1): a probability in (0, 1) for the
-``sigmoid`` ones, an unbounded logit for the ``logit`` ones (noted per model).
-
-- Chapter 1: :func:`build_dense_generator`, :func:`build_dense_discriminator`,
-  :func:`build_gan` (the dense GAN of GANs in Action, ch. 3).
-- Chapter 2: :func:`build_tutorial_generator`, :func:`build_tutorial_discriminator`
-  (TensorFlow's DCGAN tutorial); :func:`build_blog_generator`,
-  :func:`build_blog_discriminator` (the Keras functional-API blog's DCGAN, exactly
-  as its code gives it, source 001) and :func:`build_upsample_generator`,
-  :func:`build_upsample_discriminator` (the course's stabilised variant of it).
-- Appendix A: :func:`build_fast_generator`, :func:`build_fast_discriminator`
-  (a narrow DCGAN chosen by measurement for CPUs; see ``BENCHMARKS.md``).
+Every generator maps noise z (batch, latent_dim) to images (batch, 28, 28, 1) in [-1, 1]
+(tanh); every discriminator maps images to (batch, 1): P(real) in (0, 1) for a sigmoid D,
+an unbounded logit for a logit D. :data:`MODELS` names each pair with its training defaults.
 """
+
 from __future__ import annotations
 
-from ._startup import import_tensorflow
+from typing import NamedTuple
 
-import_tensorflow()
-import keras  # noqa: E402
-from keras import layers  # noqa: E402
-
-__all__ = [
-    "IMAGE_SHAPE",
-    "LATENT_DIM",
-    "build_dense_generator",
-    "build_dense_discriminator",
-    "build_gan",
-    "build_tutorial_generator",
-    "build_tutorial_discriminator",
-    "build_blog_generator",
-    "build_blog_discriminator",
-    "build_upsample_generator",
-    "build_upsample_discriminator",
-    "build_fast_generator",
-    "build_fast_discriminator",
-    "MODEL_BUILDERS",
-]
+import keras
+import numpy as np
+from keras import layers
 
 IMAGE_SHAPE = (28, 28, 1)
 LATENT_DIM = 100
+NOISES = ("normal", "uniform")
 
 
-# --- Chapter 1: the dense GAN ------------------------------------------------
+def draw_noise(shape, kind: str = "normal", seed=None):
+    """z ~ N(0, 1) (``kind="normal"``) or U(-1, 1) (``"uniform"``), float32 of ``shape``.
 
-def build_dense_generator(latent_dim: int = LATENT_DIM, hidden: int = 128,
-                          negative_slope: float = 0.01) -> keras.Model:
-    """Dense generator of Chapter 1: z (batch, latent_dim) -> (batch, 28, 28, 1) in [-1, 1].
-
-    Dense(hidden) -> LeakyReLU(0.01) -> Dense(784, tanh) -> Reshape(28, 28, 1).
+    ``seed``: a numpy ``Generator`` gives a numpy array (outside a training step); anything
+    ``keras.random`` takes (an int, a ``SeedGenerator``, None) gives a tensor (inside one);
+    a stateless seed tensor of two ints gives ``tf.random.stateless_*`` noise (distributed).
     """
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(hidden),                          # (batch, 128)
-        layers.LeakyReLU(negative_slope),
-        layers.Dense(28 * 28, activation="tanh"),      # (batch, 784) in [-1, 1]
-        layers.Reshape(IMAGE_SHAPE),                   # (batch, 28, 28, 1)
-    ], name="dense_generator")
+    if kind not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {kind!r}")
+    uniform = kind == "uniform"
+    if isinstance(seed, np.random.Generator):
+        if uniform:
+            return seed.uniform(-1.0, 1.0, shape).astype(np.float32)
+        return seed.standard_normal(shape, dtype=np.float32)
+    if hasattr(seed, "dtype") and not isinstance(seed, keras.random.SeedGenerator):
+        import tensorflow as tf
+
+        if uniform:
+            return tf.random.stateless_uniform(shape, seed, minval=-1.0, maxval=1.0)
+        return tf.random.stateless_normal(shape, seed)
+    if uniform:
+        return keras.random.uniform(shape, minval=-1.0, maxval=1.0, seed=seed)
+    return keras.random.normal(shape, seed=seed)
 
 
-def build_dense_discriminator(hidden: int = 128, negative_slope: float = 0.01) -> keras.Model:
-    """Dense discriminator of Chapter 1: (batch, 28, 28, 1) -> P(real), (batch, 1) in (0, 1).
+def threshold(logits: bool) -> float:
+    """D's output at which an image counts as judged real: logit 0 is probability 0.5."""
+    return 0.0 if logits else 0.5
 
-    Flatten -> Dense(hidden) -> LeakyReLU(0.01) -> Dense(1, sigmoid).
+
+def generate_batches(generator, n: int, *, noise="normal", seed=0, batch_size=500):
+    """:func:`generate_images` one batch at a time (same images, one batch in memory)."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    rng = np.random.default_rng(seed)  # drawn in pieces, numpy's stream stays the same
+    for start in range(0, n, batch_size):
+        z = draw_noise((min(batch_size, n - start), generator.input_shape[-1]), noise, rng)
+        yield np.clip(np.asarray(generator(z, training=False), np.float32), -1.0, 1.0)
+
+
+def generate_images(generator, n: int, *, noise="normal", seed=0, batch_size=500):
+    """``n`` images of ``generator``: float32 (n, 28, 28, 1) in [-1, 1]. Defined in Chapter 1.
+
+    Noise drawn with numpy from ``seed`` (same seed, same images), fed in batches in
+    inference mode (batch norm uses its moving statistics, dropout is off).
     """
-    return keras.Sequential([
-        keras.Input(IMAGE_SHAPE),
-        layers.Flatten(),                              # (batch, 784)
-        layers.Dense(hidden),                          # (batch, 128)
-        layers.LeakyReLU(negative_slope),
-        layers.Dense(1, activation="sigmoid"),         # (batch, 1) in (0, 1)
-    ], name="dense_discriminator")
+    return np.concatenate(
+        list(generate_batches(generator, n, noise=noise, seed=seed, batch_size=batch_size))
+    )
 
 
-def build_gan(generator: keras.Model, discriminator: keras.Model) -> keras.Model:
-    """The combined model of Chapter 1: z -> D(G(z)), (batch, latent_dim) -> (batch, 1).
+# --- Chapter 1: the dense GAN ---------------------------------------------------------
 
-    It shares its layers with ``generator`` and ``discriminator``: training it
-    changes whichever of them is trainable when its train function is built
-    (see :func:`dcgan_lib.training.compile_gan`).
-    """
+
+def build_dense_generator(latent_dim=LATENT_DIM, hidden=128, negative_slope=0.01):
+    """z (batch, latent_dim) -> (batch, 28, 28, 1) in [-1, 1], Dense. Defined in Chapter 1."""
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(hidden),  # (batch, 128)
+            layers.LeakyReLU(negative_slope),
+            layers.Dense(28 * 28, activation="tanh"),  # (batch, 784) in [-1, 1]
+            layers.Reshape(IMAGE_SHAPE),  # (batch, 28, 28, 1)
+        ],
+        name="dense_generator",
+    )
+
+
+def build_dense_discriminator(hidden=128, negative_slope=0.01):
+    """(batch, 28, 28, 1) -> P(real) (batch, 1) in (0, 1), Dense. Defined in Chapter 1."""
+    return keras.Sequential(
+        [
+            keras.Input(IMAGE_SHAPE),
+            layers.Flatten(),  # (batch, 784)
+            layers.Dense(hidden),  # (batch, 128)
+            layers.LeakyReLU(negative_slope),
+            layers.Dense(1, activation="sigmoid"),  # (batch, 1) in (0, 1)
+        ],
+        name="dense_discriminator",
+    )
+
+
+def build_gan(generator, discriminator):
+    """The combined model z -> D(G(z)): (batch, latent_dim) -> (batch, 1). Defined in Chapter 1."""
     z = keras.Input(generator.input_shape[1:])
     return keras.Model(z, discriminator(generator(z)), name="gan")
 
 
-# --- Chapter 2: two convolutional GANs -----------------------------------------
+# --- Chapter 2: convolutional GANs ----------------------------------------------------
 
-def build_tutorial_generator(latent_dim: int = LATENT_DIM, negative_slope: float = 0.3) -> keras.Model:
-    """Generator of TensorFlow's DCGAN tutorial: z -> (batch, 28, 28, 1) in [-1, 1].
 
-    Dense -> 7x7x256 -> Conv2DTranspose 7x7x128 -> 14x14x64 -> 28x28x1 (tanh),
-    batch norm and LeakyReLU after each hidden layer. The tutorial writes
-    ``LeakyReLU()``, whose default slope is 0.3 in both Keras 2 and Keras 3
-    (DCGAN's paper uses 0.2); we spell the 0.3 out.
+def build_tutorial_generator(latent_dim=LATENT_DIM, negative_slope=0.3):
+    """TensorFlow's DCGAN tutorial G: z -> (batch, 28, 28, 1) in [-1, 1]. Defined in Chapter 2.
+
+    Dense -> 7x7x256 -> transposed convolutions to 7x7x128, 14x14x64, 28x28x1 (tanh), batch
+    norm and LeakyReLU after each hidden layer. The tutorial's ``LeakyReLU()`` has slope 0.3
+    (DCGAN's paper: 0.2); ``negative_slope=0`` makes it a ReLU.
     """
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 256, use_bias=False),     # (batch, 12544)
-        layers.BatchNormalization(),
-        layers.LeakyReLU(negative_slope),
-        layers.Reshape((7, 7, 256)),                   # (batch, 7, 7, 256)
-        layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False),  # (batch, 7, 7, 128)
-        layers.BatchNormalization(),
-        layers.LeakyReLU(negative_slope),
-        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),   # (batch, 14, 14, 64)
-        layers.BatchNormalization(),
-        layers.LeakyReLU(negative_slope),
-        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False,
-                               activation="tanh"),   # (batch, 28, 28, 1)
-    ], name="tutorial_generator")
+    stack = [keras.Input((latent_dim,)), layers.Dense(7 * 7 * 256, use_bias=False)]
+    stack += [layers.BatchNormalization(), layers.LeakyReLU(negative_slope)]
+    stack += [layers.Reshape((7, 7, 256))]  # (batch, 7, 7, 256)
+    for filters, stride in ((128, 1), (64, 2)):  # (batch, 7, 7, 128), (batch, 14, 14, 64)
+        stack += [
+            layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(negative_slope),
+        ]
+    stack += [
+        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")
+    ]  # (batch, 28, 28, 1)
+    return keras.Sequential(stack, name="tutorial_generator")
 
 
-def build_tutorial_discriminator(negative_slope: float = 0.3, dropout: float = 0.3) -> keras.Model:
-    """Discriminator of TensorFlow's DCGAN tutorial: images -> one **logit**, (batch, 1).
+def build_tutorial_discriminator(negative_slope=0.3, dropout=0.3, batch_norm=False):
+    """The tutorial's D: images -> one **logit** (batch, 1). Defined in Chapter 2.
 
-    Conv 64 and Conv 128 (5x5, stride 2) with LeakyReLU and dropout 0.3,
-    flatten, Dense(1) without activation: pair it with
-    ``BinaryCrossentropy(from_logits=True)``.
+    Conv 64 and Conv 128 (5x5, stride 2), each with LeakyReLU and dropout (``batch_norm=True``:
+    batch normalisation before the LeakyReLU instead of dropout), flatten, Dense(1).
     """
-    return keras.Sequential([
-        keras.Input(IMAGE_SHAPE),
-        layers.Conv2D(64, 5, strides=2, padding="same"),   # (batch, 14, 14, 64)
-        layers.LeakyReLU(negative_slope),
-        layers.Dropout(dropout),
-        layers.Conv2D(128, 5, strides=2, padding="same"),  # (batch, 7, 7, 128)
-        layers.LeakyReLU(negative_slope),
-        layers.Dropout(dropout),
-        layers.Flatten(),                                  # (batch, 6272)
-        layers.Dense(1),                                   # (batch, 1) logit
-    ], name="tutorial_discriminator")
+    stack = [keras.Input(IMAGE_SHAPE)]
+    for filters in (64, 128):  # (batch, 14, 14, 64), (batch, 7, 7, 128)
+        stack.append(layers.Conv2D(filters, 5, strides=2, padding="same"))
+        stack += [layers.BatchNormalization()] if batch_norm else []
+        stack.append(layers.LeakyReLU(negative_slope))
+        stack += [] if batch_norm else [layers.Dropout(dropout)]
+    stack += [layers.Flatten(), layers.Dense(1)]  # (batch, 6272) -> (batch, 1) logit
+    return keras.Sequential(stack, name="tutorial_discriminator")
 
 
-def build_blog_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """The blog's generator as its code gives it (Chapter 2): z -> (batch, 28, 28, 1) in [-1, 1].
-
-    Dense(1568, ReLU) -> 7x7x32 -> Conv 64 -> BN(momentum 0.8) -> ReLU -> UpSampling ->
-    Conv 128 -> BN -> ReLU -> UpSampling -> Conv 64 -> BN -> ReLU -> Conv 1 (tanh); all
-    convolutions 3x3, stride 1, "same". 326,113 parameters.
-    """
+def _upsampling_generator(latent_dim, blocks, momentum, dense_activation, name):
     z = keras.Input((latent_dim,))
-    x = layers.Dense(7 * 7 * 32, activation="relu")(z)           # (batch, 1568)
-    x = layers.Reshape((7, 7, 32))(x)                            # (batch, 7, 7, 32)
-    for filters, upsample in ((64, True), (128, True), (64, False)):
+    x = layers.Dense(7 * 7 * 32, activation=dense_activation)(z)  # (batch, 1568)
+    x = layers.Reshape((7, 7, 32))(x)  # (batch, 7, 7, 32)
+    for filters, upsample in blocks:
         x = layers.Conv2D(filters, 3, padding="same")(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
-        x = layers.ReLU()(x)                                     # 7x7x64, 14x14x128, 28x28x64
-        if upsample:
-            x = layers.UpSampling2D()(x)                         # 7 -> 14 -> 28
-    x = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # (batch, 28, 28, 1)
-    return keras.Model(z, x, name="blog_generator")
-
-
-def build_blog_discriminator(negative_slope: float = 0.2) -> keras.Model:
-    """The blog's discriminator as its code gives it (Chapter 2): images -> P(real), (batch, 1).
-
-    Three blocks of Conv (3x3, stride 2; 32, 64, 128 filters) -> BN(momentum 0.8) ->
-    LeakyReLU(0.2), global average pooling, Dense(1, sigmoid). 93,697 parameters.
-    """
-    image = keras.Input(IMAGE_SHAPE)
-    x = image
-    for filters in (32, 64, 128):
-        x = layers.Conv2D(filters, 3, strides=2, padding="same")(x)
-        x = layers.BatchNormalization(momentum=0.8)(x)
-        x = layers.LeakyReLU(negative_slope)(x)                  # 14x14x32, 7x7x64, 4x4x128
-    x = layers.GlobalAveragePooling2D()(x)                       # (batch, 128)
-    p = layers.Dense(1, activation="sigmoid")(x)                 # (batch, 1) in (0, 1)
-    return keras.Model(image, p, name="blog_discriminator")
-
-
-def build_upsample_generator(latent_dim: int = LATENT_DIM) -> keras.Model:
-    """The course's variant of the blog's generator: z -> (batch, 28, 28, 1) in [-1, 1].
-
-    Dense(1568) -> reshape 7x7x32 -> two blocks of Conv/BN/ReLU/UpSampling ->
-    Conv(1, tanh). Upsampling plus an ordinary convolution instead of a
-    transposed convolution avoids checkerboard artefacts.
-    """
-    z = keras.Input((latent_dim,))
-    x = layers.Dense(7 * 7 * 32)(z)                    # (batch, 1568)
-    x = layers.Reshape((7, 7, 32))(x)                  # (batch, 7, 7, 32)
-    for filters in (128, 64):
-        x = layers.Conv2D(filters, 3, padding="same")(x)
-        x = layers.BatchNormalization()(x)
+        x = layers.BatchNormalization(momentum=momentum)(x)
         x = layers.ReLU()(x)
-        x = layers.UpSampling2D()(x)                   # 7 -> 14 -> 28
+        if upsample:
+            x = layers.UpSampling2D()(x)  # 7 -> 14 -> 28
     x = layers.Conv2D(1, 3, padding="same", activation="tanh")(x)  # (batch, 28, 28, 1)
-    return keras.Model(z, x, name="upsample_generator")
+    return keras.Model(z, x, name=name)
 
 
-def build_upsample_discriminator(negative_slope: float = 0.2) -> keras.Model:
-    """The course's variant of the blog's discriminator: images -> P(real), (batch, 1).
+def build_blog_generator(latent_dim=LATENT_DIM):
+    """The blog's G as its code gives it (source 001): z -> images. Defined in Chapter 2.
 
-    Three Conv/LeakyReLU(0.2) blocks (stride 2, 2, 1), batch norm in the last
-    two (DCGAN: none on D's input layer; momentum 0.9 so the moving statistics
-    a *frozen* D uses in G's step keep up with G), global average pooling,
-    Dense(1, sigmoid).
+    Dense(1568, ReLU) -> 7x7x32 -> Conv 64, UpSampling, Conv 128, UpSampling, Conv 64 (each
+    3x3 with BN(momentum 0.8) and ReLU) -> Conv 1 (tanh). 326,113 parameters.
     """
+    blocks = ((64, True), (128, True), (64, False))
+    return _upsampling_generator(latent_dim, blocks, 0.8, "relu", "blog_generator")
+
+
+def build_upsample_generator(latent_dim=LATENT_DIM, widths=(128, 64)):
+    """The course's variant of the blog's G: z -> images in [-1, 1]. Defined in Chapter 2.
+
+    Dense(1568) -> 7x7x32 -> one Conv/BN/ReLU/UpSampling block per width -> Conv(1, tanh).
+    Upsampling then an ordinary convolution, not a transposed one: no checkerboard artefacts.
+    """
+    blocks = [(width, True) for width in widths]
+    return _upsampling_generator(latent_dim, blocks, 0.99, None, "upsample_generator")
+
+
+def _strided_discriminator(blocks, momentum, negative_slope, name):
     image = keras.Input(IMAGE_SHAPE)
     x = image
-    for block, (filters, stride) in enumerate(((64, 2), (128, 2), (128, 1))):
+    for filters, stride, batch_norm in blocks:
         x = layers.Conv2D(filters, 3, strides=stride, padding="same")(x)
-        if block > 0:                                  # DCGAN: no batch norm on D's input layer
-            x = layers.BatchNormalization(momentum=0.9)(x)  # moving stats follow G within ~10 steps
-        x = layers.LeakyReLU(negative_slope)(x)        # 14x14x64, 7x7x128, 7x7x128
-    x = layers.GlobalAveragePooling2D()(x)             # (batch, 128)
-    p = layers.Dense(1, activation="sigmoid")(x)       # (batch, 1) in (0, 1)
-    return keras.Model(image, p, name="upsample_discriminator")
+        if batch_norm:
+            x = layers.BatchNormalization(momentum=momentum)(x)
+        x = layers.LeakyReLU(negative_slope)(x)
+    x = layers.GlobalAveragePooling2D()(x)  # (batch, channels)
+    return keras.Model(image, layers.Dense(1, activation="sigmoid")(x), name=name)
+
+
+def build_blog_discriminator(negative_slope=0.2):
+    """The blog's D as its code gives it: images -> P(real) (batch, 1). Defined in Chapter 2.
+
+    Conv 32, 64, 128 (3x3, stride 2), each with BN(momentum 0.8) and LeakyReLU(0.2); global
+    average pooling; Dense(1, sigmoid). 93,697 parameters.
+    """
+    blocks = ((32, 2, True), (64, 2, True), (128, 2, True))  # 14x14x32, 7x7x64, 4x4x128
+    return _strided_discriminator(blocks, 0.8, negative_slope, "blog_discriminator")
+
+
+def build_upsample_discriminator(negative_slope=0.2, momentum=0.9):
+    """The course's variant of the blog's D: images -> P(real) (batch, 1). Defined in Chapter 2.
+
+    Conv 64 (stride 2), 128 (stride 2), 128 (stride 1) with LeakyReLU(0.2); batch norm in the
+    last two only (DCGAN: none on D's input layer), momentum 0.9 so that the moving statistics
+    a frozen D uses in G's step keep up with G; global average pooling; Dense(1, sigmoid).
+    """
+    blocks = ((64, 2, False), (128, 2, True), (128, 1, True))  # 14x14x64, 7x7x128, 7x7x128
+    return _strided_discriminator(blocks, momentum, negative_slope, "upsample_discriminator")
 
 
 # --- Appendix A: a DCGAN for CPUs -----------------------------------------------------
 
-def build_fast_generator(latent_dim: int = 64, width: int = 64) -> keras.Model:
-    """Narrow DCGAN generator for CPUs: z (batch, 64) -> (batch, 28, 28, 1) in [-1, 1].
 
-    The DCGAN paper's recipe at a width that suits a laptop: Dense -> 7x7x(2*width),
-    one 4x4 stride-2 transposed convolution to 14x14xwidth, another to 28x28x1
-    (tanh); batch norm and ReLU after each hidden layer. About 1/7 of the
-    tutorial generator's arithmetic per image (``BENCHMARKS.md``).
+def build_fast_generator(latent_dim=64, width=64):
+    """Narrow DCGAN G for CPUs: z (batch, 64) -> images in [-1, 1]. Defined in Appendix A.
+
+    Dense -> 7x7x(2 width) -> 4x4 stride-2 transposed convolutions to 14x14xwidth and 28x28x1
+    (tanh); batch norm and ReLU after each hidden layer.
     """
-    return keras.Sequential([
-        keras.Input((latent_dim,)),
-        layers.Dense(7 * 7 * 2 * width, use_bias=False),           # (batch, 6272)
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.Reshape((7, 7, 2 * width)),                          # (batch, 7, 7, 128)
-        layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),  # (batch, 14, 14, 64)
-        layers.BatchNormalization(),
-        layers.ReLU(),
-        layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),   # (batch, 28, 28, 1)
-    ], name="fast_generator")
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,)),
+            layers.Dense(7 * 7 * 2 * width, use_bias=False),  # (batch, 6272)
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Reshape((7, 7, 2 * width)),  # (batch, 7, 7, 128)
+            layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False),  # 14x14x64
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh"),  # 28x28x1
+        ],
+        name="fast_generator",
+    )
 
 
-def build_fast_discriminator(width: int = 16, depth: int = 3, negative_slope: float = 0.2) -> keras.Model:
-    """Narrow DCGAN discriminator for CPUs: images -> one **logit**, (batch, 1).
+def build_fast_discriminator(width=16, depth=3, negative_slope=0.2):
+    """Narrow DCGAN D for CPUs: images -> one **logit** (batch, 1). Defined in Appendix A.
 
-    ``depth`` 4x4 stride-2 convolutions, the first with ``width`` filters and
-    each next one with twice as many, each followed by LeakyReLU(0.2); no
-    batch norm and no dropout; flatten, Dense(1). The default (widths 16, 32,
-    64) reached a far lower Fréchet distance in three minutes than two wider
-    layers (32, 64), for less arithmetic (``benchmarks/fast_config_search.md``).
+    ``depth`` 4x4 stride-2 convolutions of width, 2 width, ... filters, each with LeakyReLU(0.2),
+    no batch norm, no dropout; flatten, Dense(1). Chosen by measurement (BENCHMARKS.md).
     """
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
-    stack = [keras.Input(IMAGE_SHAPE)]                               # (batch, 28, 28, 1)
-    for i in range(depth):   # (batch, 14, 14, 16) -> (batch, 7, 7, 32) -> (batch, 4, 4, 64)
-        stack += [layers.Conv2D(width * 2 ** i, 4, strides=2, padding="same"),
-                  layers.LeakyReLU(negative_slope)]
-    stack += [layers.Flatten(),                                      # (batch, 1024)
-              layers.Dense(1)]                                       # (batch, 1) logit
+    stack = [keras.Input(IMAGE_SHAPE)]
+    for i in range(depth):  # (batch, 14, 14, 16) -> (batch, 7, 7, 32) -> (batch, 4, 4, 64)
+        stack += [
+            layers.Conv2D(width * 2**i, 4, strides=2, padding="same"),
+            layers.LeakyReLU(negative_slope),
+        ]
+    stack += [layers.Flatten(), layers.Dense(1)]  # (batch, 1024) -> (batch, 1) logit
     return keras.Sequential(stack, name="fast_discriminator")
 
 
-# name -> (generator builder, discriminator builder, discriminator outputs logits?)
-MODEL_BUILDERS = {
-    "dense": (build_dense_generator, build_dense_discriminator, False),
-    "tutorial": (build_tutorial_generator, build_tutorial_discriminator, True),
-    "upsample": (build_upsample_generator, build_upsample_discriminator, False),
-    "fast": (build_fast_generator, build_fast_discriminator, True),
+class ModelSpec(NamedTuple):
+    """A named pair: its builders, whether D outputs logits, and its training defaults."""
+
+    generator: object
+    discriminator: object
+    logits: bool
+    defaults: dict
+
+
+# Each model's name (the CLI's --model), builders and training defaults. "dense": DCGAN's Adam
+# reached a lower Fréchet distance in 60 s with the simultaneous step than Keras' Adam() (148.9 vs
+# 239.8); "fast": chosen by measurement on 2 CPU cores (benchmarks/fast_config_search.md).
+_DCGAN = dict(learning_rate=2e-4, beta_1=0.5, batch_size=128)  # Radford et al. (2015)
+_TUTORIAL = dict(learning_rate=1e-4, beta_1=0.9, batch_size=256)  # the TF tutorial's
+_FAST = dict(learning_rate=3e-4, g_learning_rate=6e-4, beta_1=0.5, batch_size=64, ema_decay=0.999)
+MODELS = {
+    "dense": ModelSpec(build_dense_generator, build_dense_discriminator, False, _DCGAN),
+    "tutorial": ModelSpec(build_tutorial_generator, build_tutorial_discriminator, True, _TUTORIAL),
+    "upsample": ModelSpec(build_upsample_generator, build_upsample_discriminator, False, _DCGAN),
+    "fast": ModelSpec(build_fast_generator, build_fast_discriminator, True, _FAST),
 }
+
+__all__ = [name for name in dir() if name.startswith("build_")] + ["MODELS", "generate_images"]

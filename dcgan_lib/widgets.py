@@ -1,183 +1,100 @@
-"""Interactive widgets for exploring a discriminator (defined in Chapter 4).
+"""A slider on D's decision threshold redrawing its confusion matrix, score histograms and ROC."""
 
-:func:`threshold_explorer` puts a slider on D's decision threshold: moving it
-redraws D's confusion matrix, the two histograms of D's scores (on real and on
-fake images) with the threshold drawn across them, and the ROC curve with the
-current operating point, and rewrites accuracy, precision, recall and F1.
-
-ipywidgets and matplotlib are imported inside the functions, so the rest of
-``dcgan_lib`` works without them.
-"""
-from __future__ import annotations
-
-import math
+import sys
 
 import numpy as np
 
-from .confusion import auc, binary_metrics, discriminator_confusion, roc_curve
+from .confusion import binary_metrics, discriminator_confusion, roc_curve
+from .plotting import plot_confusion, plot_roc
 
-__all__ = ["ThresholdExplorer", "threshold_explorer", "to_probabilities"]
+__all__ = ["threshold_explorer"]
 
 
-def to_probabilities(scores, *, from_logits: bool) -> np.ndarray:
-    """D's outputs as P(real), float64, flattened: a stable sigmoid for logits, a check otherwise."""
+def _to_probabilities(scores, from_logits) -> np.ndarray:
+    """D's outputs as P(real), flat float64: a stable sigmoid of logits, else checked."""
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if s.size == 0:
-        raise ValueError("no scores given")
-    if not np.all(np.isfinite(s)):
-        raise ValueError("scores hold NaN or infinite values")
-    if from_logits:
-        out = np.empty_like(s)
-        pos = s >= 0
-        out[pos] = 1.0 / (1.0 + np.exp(-s[pos]))
-        e = np.exp(s[~pos])
-        out[~pos] = e / (1.0 + e)
-        return out
-    if s.min() < 0 or s.max() > 1:
-        raise ValueError(f"probabilities must lie in [0, 1], got [{s.min():.4g}, {s.max():.4g}]; "
-                         "for a logit discriminator pass from_logits=True")
-    return s
+    if s.size == 0 or not np.all(np.isfinite(s)):
+        raise ValueError("D's outputs are empty or hold NaN or infinite values")
+    if not from_logits and (s.min() < 0 or s.max() > 1):
+        raise ValueError("D's outputs are not probabilities in [0, 1]: pass from_logits=True")
+    e = np.exp(-np.abs(s))  # <= 1: no overflow
+    return np.where(s >= 0, 1 / (1 + e), e / (1 + e)) if from_logits else s
 
 
 class ThresholdExplorer:
-    """A slider on D's threshold and what D's verdicts look like there (Defined in Chapter 4).
+    """D's verdicts at a slider's threshold: ``threshold``, ``confusion``, ``metrics``, ``auc``,
+    ``slider``, ``widget``, ``real``/``fake`` (P(real)), ``figure`` (last drawn), ``redraws``."""
 
-    Build it with :func:`threshold_explorer`. An image is judged *real* when
-    D's P(real) is strictly above the threshold (as in
-    :func:`dcgan_lib.discriminator_confusion`).
-
-    Attributes a notebook or a test can read:
-
-    - ``slider``: the ``ipywidgets.FloatSlider`` (set ``slider.value`` to move it);
-    - ``widget``: the whole box to display (the explorer displays itself, too);
-    - ``threshold``, ``confusion`` (a :class:`dcgan_lib.BinaryConfusion`) and
-      ``metrics`` (:func:`dcgan_lib.binary_metrics`): what is shown *now*;
-    - ``auc``: the area under D's ROC curve (it does not depend on the threshold);
-    - ``figure``: the last matplotlib figure drawn (None with ``draw=False``);
-    - ``redraws``: how many times it has redrawn.
-    """
-
-    def __init__(self, p_real_on_real, p_real_on_fake, threshold: float = 0.5, *,
-                 from_logits: bool = False, draw: bool = True, continuous_update: bool = False,
-                 title: str = "D's verdicts"):
+    def __init__(self, real, fake, threshold, draw, slider):
         import ipywidgets as w
 
-        self.real = to_probabilities(p_real_on_real, from_logits=from_logits)
-        self.fake = to_probabilities(p_real_on_fake, from_logits=from_logits)
-        if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must lie in [0, 1], got {threshold}")
-        self.fpr, self.tpr, _ = roc_curve(self.real, self.fake)
-        self.auc = auc(self.fpr, self.tpr)
-        self.draw, self.title = draw, title
-        self.figure, self.redraws = None, 0
-        self.slider = w.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.01,
-                                    description="threshold", readout_format=".2f",
-                                    continuous_update=continuous_update,
-                                    layout=w.Layout(width="420px"))
-        self.text = w.HTML()
-        self.output = w.Output()
+        self.real, self.fake, self.draw, self.figure, self.redraws = real, fake, draw, None, 0
+        self.fpr, self.tpr, _ = roc_curve(real, fake)
+        self.auc = float(np.trapezoid(self.tpr, self.fpr))
+        options = dict(max=1, step=0.01, description="threshold", continuous_update=False) | slider
+        self.slider = w.FloatSlider(threshold, layout={"width": "420px"}, **options)
+        self.text, self.output = w.HTML(), w.Output()
         self.widget = w.VBox([w.HBox([self.slider, self.text]), self.output])
-        self.slider.observe(self._on_change, names="value")
-        self.update()
-
-    # what is shown ---------------------------------------------------------------
-
-    @property
-    def threshold(self) -> float:
-        return float(self.slider.value)
-
-    def _on_change(self, change):
+        self.slider.observe(lambda change: self.update(), names="value")
         self.update()
 
     def update(self):
-        """Recompute the confusion and metrics at the slider's threshold and redraw."""
+        """Count D's verdicts at the slider's threshold, and redraw."""
+        self.threshold = float(self.slider.value)
         self.confusion = discriminator_confusion(self.real, self.fake, self.threshold)
         self.metrics = binary_metrics(self.confusion)
-        m, c = self.metrics, self.confusion
-        self.text.value = (
-            f"<code>TP {c.tp} FN {c.fn} FP {c.fp} TN {c.tn}</code><br>"
-            f"accuracy <b>{m['accuracy']:.3f}</b> &nbsp; precision {m['precision']:.3f} &nbsp; "
-            f"recall {m['recall']:.3f} &nbsp; F1 {m['f1']:.3f} &nbsp; AUC {self.auc:.3f}")
+        self.text.value = f"<code>{self.summary()}</code>"
         if self.draw:
             self._redraw()
 
     def summary(self) -> str:
         """One line: the threshold, the four counts and the four metrics shown now."""
         m, c = self.metrics, self.confusion
-        return (f"threshold {self.threshold:.2f}: TP {c.tp} FN {c.fn} FP {c.fp} TN {c.tn} | "
-                f"accuracy {m['accuracy']:.3f} precision {m['precision']:.3f} "
-                f"recall {m['recall']:.3f} F1 {m['f1']:.3f} | AUC {self.auc:.3f}")
+        counts = f"threshold {self.threshold:.2f}: TP {c.tp} FN {c.fn} FP {c.fp} TN {c.tn}"
+        rates = f"accuracy {m['accuracy']:.3f} precision {m['precision']:.3f}"
+        return f"{counts} | {rates} recall {m['recall']:.3f} F1 {m['f1']:.3f} | AUC {self.auc:.3f}"
 
     def _redraw(self):
         import matplotlib.pyplot as plt
+        from IPython.display import display
 
-        from .plotting import plot_confusion, plot_roc
-
-        t = self.threshold
-        fig, axes = plt.subplots(1, 3, figsize=(11, 3.1), gridspec_kw={"width_ratios": [1, 1.5, 1]})
-        plot_confusion(self.confusion, ax=axes[0], title=f"{self.title} at threshold {t:.2f}")
-        bins = np.linspace(0.0, 1.0, 41)
-        axes[1].hist(self.real, bins=bins, alpha=0.6, color="tab:blue", label=f"real ({self.real.size})")
-        axes[1].hist(self.fake, bins=bins, alpha=0.6, color="tab:orange", label=f"fake ({self.fake.size})")
+        t, c = self.threshold, self.confusion
+        fig, axes = plt.subplots(1, 3, figsize=(11, 3.1), width_ratios=[1, 1.5, 1], layout="tight")
+        plot_confusion(c, ax=axes[0], title=f"D's verdicts at threshold {t:.2f}")
+        for scores, name in ((self.real, "real"), (self.fake, "fake")):
+            axes[1].hist(scores, 40, range=(0, 1), alpha=0.6, label=f"{name} ({scores.size})")
         axes[1].axvline(t, color="crimson", lw=1.5, label="threshold")
-        axes[1].set_yscale("log")
-        axes[1].set_xlabel("D's P(real)")
-        axes[1].set_ylabel("images (log scale)")
+        axes[1].set(yscale="log", xlabel="D's P(real)", ylabel="images (log scale)")
         axes[1].set_title("right of the line: judged real", fontsize=10)
-        axes[1].legend(fontsize=7, loc="upper center")
-        fpr_now = self.confusion.fp / max(self.fake.size, 1)
-        tpr_now = self.confusion.tp / max(self.real.size, 1)
-        plot_roc(self.fpr, self.tpr, auc_value=self.auc, ax=axes[2], mark=(fpr_now, tpr_now), title="ROC")
-        fig.tight_layout()
-        self.figure = fig
-        self.redraws += 1
-        if _in_ipython():
-            from IPython.display import display
-
-            with self.output:
+        axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
+        mark = (c.fp / self.fake.size, c.tp / self.real.size)
+        plot_roc(self.fpr, self.tpr, auc_value=self.auc, ax=axes[2], mark=mark, title="ROC")
+        self.figure, self.redraws = fig, self.redraws + 1
+        if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
+            with self.output:  # in a notebook: replace the figure below the slider
                 self.output.clear_output(wait=True)
                 display(fig)
         plt.close(fig)
 
-    def _ipython_display_(self):
-        from IPython.display import display
-
-        display(self.widget)
+    def _repr_mimebundle_(self, **kwargs):  # a notebook shows the widget
+        return self.widget._repr_mimebundle_(**kwargs)
 
     def __repr__(self):
         return f"ThresholdExplorer({self.summary()})"
 
 
-def _in_ipython() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    return get_ipython() is not None
+def threshold_explorer(
+    p_real_on_real, p_real_on_fake, threshold=0.5, *, from_logits=False, draw=True, **slider
+) -> ThresholdExplorer:
+    """A slider on D's decision threshold that redraws its confusion matrix. Defined in Chapter 4.
 
-
-def threshold_explorer(p_real_on_real, p_real_on_fake, threshold: float = 0.5, *,
-                       from_logits: bool = False, draw: bool = True,
-                       continuous_update: bool = False) -> ThresholdExplorer:
-    """A slider on D's decision threshold that redraws its confusion matrix (Defined in Chapter 4).
-
-    ``p_real_on_real``, ``p_real_on_fake``: D's outputs on real and on
-    generated images, any shape; probabilities in [0, 1], or logits with
-    ``from_logits=True`` (turned into probabilities, so the slider is always a
-    probability). Returns a :class:`ThresholdExplorer`; the last expression
-    of a cell displays it. Moving the slider redraws the matrix, the score
-    histograms and the ROC point (on release; ``continuous_update=True`` redraws
-    while dragging). ``draw=False`` skips the figures (the counts and metrics
-    still follow the slider), for tests and scripts.
-
-    >>> explorer = threshold_explorer([0.9, 0.7, 0.2], [0.1, 0.6], draw=False)
-    >>> explorer.confusion
-    BinaryConfusion(tp=2, fn=1, fp=1, tn=1)
-    >>> explorer.slider.value = 0.65
-    >>> explorer.confusion
-    BinaryConfusion(tp=2, fn=1, fp=0, tn=2)
+    D's outputs on real and on generated images, any shape: probabilities, or logits with
+    ``from_logits=True``. Moving the slider (or setting ``explorer.slider.value``) redraws the
+    matrix, D's score histograms and ROC point; ``draw=False`` only counts. ``slider``:
+    ``FloatSlider`` options (``continuous_update=True``: redraw while dragging). A threshold
+    outside [0, 1], or D's outputs empty, NaN or not probabilities: ValueError.
     """
-    if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
+    if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
-    return ThresholdExplorer(p_real_on_real, p_real_on_fake, threshold, from_logits=from_logits,
-                             draw=draw, continuous_update=continuous_update)
+    real, fake = (_to_probabilities(s, from_logits) for s in (p_real_on_real, p_real_on_fake))
+    return ThresholdExplorer(real, fake, threshold, draw, slider)

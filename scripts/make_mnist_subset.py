@@ -7,6 +7,7 @@ order, from the complete MNIST file.
 
     python scripts/make_mnist_subset.py ../shared/data/mnist.npz
 """
+
 import argparse
 import hashlib
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from dcgan_lib.data import BUNDLED_SUBSET, load_npz_mnist  # noqa: E402
+from dcgan_lib.data import _BUNDLED_SUBSET, load_mnist  # noqa: E402
 
 PER_CLASS_TRAIN, PER_CLASS_TEST = 500, 100
 
@@ -30,19 +31,22 @@ def first_per_class(y, per_class):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("full_npz", help="the complete MNIST in Keras' layout")
-    parser.add_argument("--out", default=str(BUNDLED_SUBSET))
+    parser.add_argument("--out", default=str(_BUNDLED_SUBSET))
     args = parser.parse_args()
-    (x_train, y_train), (x_test, y_test) = load_npz_mnist(args.full_npz)
+    (x_train, y_train), (x_test, y_test) = load_mnist(args.full_npz, verbose=False)
     if len(x_train) != 60_000 or len(x_test) != 10_000:
         sys.exit(f"{args.full_npz} is not the complete MNIST ({len(x_train)}+{len(x_test)} images)")
     tr, te = first_per_class(y_train, PER_CLASS_TRAIN), first_per_class(y_test, PER_CLASS_TEST)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out, x_train=x_train[tr], y_train=y_train[tr],
-                        x_test=x_test[te], y_test=y_test[te])
+    np.savez_compressed(
+        out, x_train=x_train[tr], y_train=y_train[tr], x_test=x_test[te], y_test=y_test[te]
+    )
     digest = hashlib.sha256(np.concatenate([x_train[tr].ravel(), x_test[te].ravel()])).hexdigest()
-    print(f"wrote {out}: {len(tr)} training + {len(te)} test images, "
-          f"{out.stat().st_size / 1e6:.2f} MB, pixel sha256 {digest[:16]}")
+    print(
+        f"wrote {out}: {len(tr)} training + {len(te)} test images, "
+        f"{out.stat().st_size / 1e6:.2f} MB, pixel sha256 {digest[:16]}"
+    )
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def colab_cell_source() -> str:
         "# TensorFlow is already on Colab. Elsewhere `make lab` has installed everything.\n"
         "# (Written by scripts/sync_colab_cells.py from pyproject.toml.)\n"
         "import sys\n"
+        "\n"
         "if \"google.colab\" in sys.modules:\n"
         f"    %pip install -q \"dcgan-lib @ git+{url}@v{version}\"\n"
     ).rstrip("\n")

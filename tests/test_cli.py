@@ -1,26 +1,15 @@
 """The command line ``python -m dcgan_lib`` (Chapter 3): train, resume, sample, refuse."""
+
 import json
-import os
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SHARED_MNIST, needs_mnist, run_cli
 
-from dcgan_lib import cli, training_defaults
+from dcgan_lib import cli, models, runs
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-
-pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
-
-
-def run_cli(*args, timeout=120):
-    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run([sys.executable, "-m", "dcgan_lib", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+pytestmark = needs_mnist
 
 
 def assert_clean_error(result, *words):
@@ -36,10 +25,11 @@ def assert_clean_error(result, *words):
 def trained(tmp_path_factory):
     """A dense run: 512 images, batch 64, one epoch (8 steps)."""
     out = tmp_path_factory.mktemp("runs") / "dense"
-    result = run_cli("train", "--model", "dense", "--out", out, "--images", 512,
-                     "--epochs", 1, "--batch-size", 64)
+    options = ("--model", "dense", "--images", 512, "--epochs", 1, "--batch-size", 64)
+    result = run_cli("train", "--out", out, *options)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "epoch 1/1" in result.stdout
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert line.startswith("epoch 1/1: d_loss") and line.endswith("/s)")  # one line an epoch
     return out
 
 
@@ -76,16 +66,18 @@ def test_sample_writes_images_and_refuses_to_overwrite(trained, tmp_path, capsys
 def test_resume_continues_the_run(trained, tmp_path):
     out = tmp_path / "dense"
     shutil.copytree(trained, out)
-    result = run_cli("train", "--out", out, "--epochs", 2)      # the model comes from run.json
+    result = run_cli("train", "--out", out, "--epochs", 2)  # the model comes from run.json
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Resuming" in result.stdout and "step 8" in result.stdout
+    epochs = [line for line in result.stdout.splitlines() if line.startswith("epoch")]
+    assert len(epochs) == 1 and epochs[0].startswith("epoch 2/2: ")  # one line an epoch
     rows = json.loads((out / "history.json").read_text())
     assert [r["epoch"] for r in rows] == [1, 2] and rows[-1]["steps"] == 16
     assert rows[-1]["images_seen"] == 1024
     run = json.loads((out / "run.json").read_text())
     assert [s["start_step"] for s in run["sessions"]] == [0, 8]
     assert (out / "checkpoints" / "ckpt-16.index").is_file()
-    assert cli.main(["train", "--out", str(out), "--epochs", "2"]) == 0   # nothing left to do
+    assert cli.main(["train", "--out", str(out), "--epochs", "2"]) == 0  # nothing left to do
 
 
 def test_refusals(trained, tmp_path, capsys):
@@ -113,43 +105,49 @@ def test_refusals(trained, tmp_path, capsys):
     refused("train", "--model", "dense", "--out", stranger, words=("not empty",))
     assert sorted(p.name for p in stranger.iterdir()) == ["notes.txt"]
     refused("train", "--out", tmp_path / "new", words=("--model",))
-    refused("train", "--model", "dense", "--out", tmp_path / "big", "--images", 10**6, words=("--images",))
+    new = ("train", "--model", "dense", "--out")
+    refused(*new, tmp_path / "big", "--images", 10**6, words=("--images",))
     refused("train", "--out", trained, "--seed", 5, words=("seed",))
     refused("train", "--out", trained, "--g-learning-rate", 0.1, words=("--g-learning-rate",))
-    refused("train", "--model", "dense", "--out", tmp_path / "neg", "--g-learning-rate", -1,
-            words=("--g-learning-rate", "positive"))
+    words = ("--g-learning-rate", "positive")
+    refused(*new, tmp_path / "neg", "--g-learning-rate", -1, words=words)
     refused("sample", stranger, "--n", 4, "--out", tmp_path / "x.npz", words=("run.json",))
     empty_run = tmp_path / "empty_run"
     empty_run.mkdir()
     shutil.copy(trained / "run.json", empty_run / "run.json")
     refused("sample", empty_run, "--n", 4, "--out", tmp_path / "x.npz", words=("no checkpoint",))
-    refused("sample", tmp_path / "nowhere", "--n", 4, "--out", tmp_path / "x.npz",
-            words=("does not exist",))
+    nowhere = tmp_path / "nowhere"
+    refused("sample", nowhere, "--n", 4, "--out", tmp_path / "x.npz", words=("does not exist",))
     refused("evaluate", tmp_path / "missing.npz", words=("does not exist",))
 
 
 def test_learning_rate_settings():
-    def settings(*argv):
-        return cli._settings(cli.build_parser().parse_args(["train", "--out", "x", *argv]), None)
+    def settings(*argv, run=None):
+        args = cli.build_parser().parse_args(["train", "--out", "x", *argv])
+        return runs.merge_settings(args, run)
 
-    fast = training_defaults("fast")
+    fast = models.MODELS["fast"].defaults
     s = settings("--model", "fast")
-    assert (s["learning_rate"], s["g_learning_rate"]) == (
-        fast["learning_rate"], fast.get("g_learning_rate", fast["learning_rate"]))
-    s = settings("--model", "fast", "--learning-rate", "1e-3")           # alone: both networks
+    g_rate = fast.get("g_learning_rate", fast["learning_rate"])
+    assert (s["learning_rate"], s["g_learning_rate"]) == (fast["learning_rate"], g_rate)
+    assert (s["real_label"], s["ema_decay"]) == (fast.get("real_label", 1.0), fast["ema_decay"])
+    s = settings("--model", "fast", "--learning-rate", "1e-3")  # alone: both networks
     assert (s["learning_rate"], s["g_learning_rate"]) == (1e-3, 1e-3)
     s = settings("--model", "fast", "--g-learning-rate", "2e-3")
     assert (s["learning_rate"], s["g_learning_rate"]) == (fast["learning_rate"], 2e-3)
-    old = {"model": "dense", "settings": {"learning_rate": 3e-4}}       # a run from before the key
-    resumed = cli._settings(cli.build_parser().parse_args(["train", "--out", "x"]), old)
-    assert resumed["g_learning_rate"] == 3e-4
+    run = {"model": "fast", "settings": {k: v for k, v in s.items() if k in runs.SETTINGS}}
+    resumed = settings("--epochs", "9", run=run)  # a run keeps its rates
+    assert (resumed["learning_rate"], resumed["g_learning_rate"]) == (fast["learning_rate"], 2e-3)
+    assert resumed["epochs"] == 9 and resumed["model"] == "fast"
+    with pytest.raises(runs.CLIError, match="started with --g-learning-rate 0.002; it cannot"):
+        settings("--g-learning-rate", "1e-3", run=run)
 
 
 def test_seconds_stops_mid_epoch(tmp_path):
     out = tmp_path / "timed"
     # 20,000 images in batches of 4: 5,000 steps, far more than 1 s of work
-    result = run_cli("train", "--model", "dense", "--out", out, "--images", 20000,
-                     "--batch-size", 4, "--seconds", 1)
+    options = ("--model", "dense", "--images", 20000, "--batch-size", 4, "--seconds", 1)
+    result = run_cli("train", "--out", out, *options)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Time budget" in result.stdout
     (row,) = json.loads((out / "history.json").read_text())
@@ -161,6 +159,7 @@ def test_seconds_stops_mid_epoch(tmp_path):
 
 
 # --- evaluate's refusals and warnings (issue 14) ---------------------------------------
+
 
 def test_evaluate_refuses_bad_files_in_one_line_naming_them_once(damaged_npz, tmp_path, capsys):
     files = damaged_npz({"images": np.zeros((4, 28, 28), np.uint8)})
@@ -178,7 +177,7 @@ def test_evaluate_refuses_bad_files_in_one_line_naming_them_once(damaged_npz, tm
 
 
 def test_evaluate_warns_below_the_sample_count_that_means_something(tmp_path, capsys):
-    with np.load(MNIST) as f:
+    with np.load(SHARED_MNIST) as f:
         x = f["x_test"][:50]
     np.savez(tmp_path / "few.npz", images=x)
     assert cli.main(["evaluate", str(tmp_path / "few.npz")]) == 0
@@ -189,7 +188,7 @@ def test_evaluate_warns_below_the_sample_count_that_means_something(tmp_path, ca
 
 
 def test_unreadable_dcgan_mnist_is_one_line(damaged_npz, tmp_path, monkeypatch, capsys):
-    path = damaged_npz({"x_train": np.zeros((2, 28, 28), np.uint8)})["npy"]   # a .npy, not an .npz
+    path = damaged_npz({"x_train": np.zeros((2, 28, 28), np.uint8)})["npy"]  # a .npy, not an .npz
     monkeypatch.setenv("DCGAN_MNIST", str(path))
     assert cli.main(["train", "--model", "dense", "--out", str(tmp_path / "run")]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
@@ -199,25 +198,38 @@ def test_unreadable_dcgan_mnist_is_one_line(damaged_npz, tmp_path, monkeypatch, 
 
 # --- sample: streamed to disk, one batch in memory (issue 14) ---------------------------
 
+
 def test_sample_writes_batch_by_batch_the_same_images(tmp_path, capsys, monkeypatch):
     import tracemalloc
 
-    import dcgan_lib as dl
-
-    generator = dl.MODEL_BUILDERS["dense"][0]()
+    generator = models.MODELS["dense"].generator()
     n, target = 10_001, tmp_path / "s.npz"
+
+    def write(target):
+        runs.write_samples(target, generator, n, noise="normal", seed=3)
+
     tracemalloc.start()
     try:
-        cli._write_samples(target, generator, n, noise="normal", seed=3)
+        write(target)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak < n * 28 * 28 * 4 / 4, peak               # 31 MB written, a few MB held
+    assert peak < n * 28 * 28 * 4 / 4, peak  # 31 MB written, a few MB held
     with np.load(target) as f:
-        np.testing.assert_array_equal(f["images"], dl.generate_images(generator, n, seed=3))
+        np.testing.assert_array_equal(f["images"], models.generate_images(generator, n, seed=3))
     assert "10,000 of 10,001 images" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]
     monkeypatch.setattr("shutil.disk_usage", lambda _: type("U", (), {"free": 10**6})())
-    with pytest.raises(cli.CLIError, match=r"--n 10001 needs 31 MB .* 1 MB free"):
-        cli._write_samples(tmp_path / "t.npz", generator, n, noise="normal", seed=3)
+    with pytest.raises(runs.CLIError, match=r"--n 10001 needs 31 MB .* 1 MB free"):
+        write(tmp_path / "t.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]
+
+    def interrupted(*args, **kwargs):  # stopped while writing: no file left
+        yield np.zeros((10, 28, 28, 1), np.float32)
+        raise KeyboardInterrupt
+
+    monkeypatch.undo()  # room on the disk again
+    monkeypatch.setattr(models, "generate_batches", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        runs.write_samples(tmp_path / "u.npz", generator, 20, noise="normal", seed=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]

@@ -9,18 +9,15 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+import tensorflow as tf
+from conftest import ROOT
+
 import dcgan_lib as dl
-from dcgan_lib._startup import import_tensorflow
 
-tf = import_tensorflow()
-import keras  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 STEPS, GLOBAL_BATCH = 3, 32          # 16 images per replica
 
 CHILD = textwrap.dedent("""
@@ -35,7 +32,7 @@ CHILD = textwrap.dedent("""
     out, steps, global_batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     strategy = dl.two_cpu_devices()
     assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
-    build_g, build_d, d_logits = dl.MODEL_BUILDERS["dense"]
+    build_g, build_d, d_logits = dl.MODELS["dense"][:3]
 
     keras.utils.set_random_seed(0)
     init_g, init_d = build_g(hidden=32).get_weights(), build_d(hidden=32).get_weights()
@@ -75,12 +72,17 @@ CHILD = textwrap.dedent("""
         step = tf.function(lambda real, z: tape_step(g, d, g_opt, d_opt, real, z, tf.reduce_mean))
         return g, d, g_opt, [step(real, z) for real, z in batches]
 
-    def distributed(opt):                            # dcgan_lib's step: sum / global batch per replica
+    def distributed_gan(opt, noise="normal"):
         with strategy.scope():
             g, d, g_opt, d_opt = models_and_optimizers(opt)
-        step = dl.make_distributed_train_step(strategy, g, d, g_opt, d_opt,
-                                              global_batch_size=global_batch, d_logits=d_logits)
-        return g, d, g_opt, [step(real, z) for real, z in dist_batches]
+            gan = dl.GAN(g, d, d_logits=d_logits, noise=noise)
+            gan.compile(d_opt, g_opt)
+        return gan
+
+    def distributed(opt):                            # dcgan_lib's step: sum / global batch per replica
+        gan = distributed_gan(opt)
+        step = dl.make_distributed_train_step(strategy, gan, global_batch_size=global_batch)
+        return gan.generator, gan.discriminator, gan.g_optimizer, [step(real, z) for real, z in dist_batches]
 
     def distributed_wrong(opt):                      # mean over each replica's 16, then SUM: 2x too big
         with strategy.scope():
@@ -108,10 +110,8 @@ CHILD = textwrap.dedent("""
     # without z: the replicas draw their own shards, from the seed, the step and the replica id
     real = next(iter(strategy.experimental_distribute_dataset(batches.map(lambda x, _: x))))
     for seed in (3, 3, 4):
-        with strategy.scope():
-            g, d, g_opt, d_opt = models_and_optimizers("adam")
-        step = dl.make_distributed_train_step(strategy, g, d, g_opt, d_opt, global_batch_size=global_batch,
-                                              d_logits=d_logits, noise="uniform", seed=seed)
+        gan = distributed_gan("adam", noise="uniform")
+        step = dl.make_distributed_train_step(strategy, gan, global_batch_size=global_batch, seed=seed)
         losses = [[float(v) for v in step(real)] for _ in range(2)]
         results.setdefault("own_noise/losses", []).append(losses)
     np.savez(out, **results)
@@ -192,13 +192,11 @@ def test_cpu_devices_variable_splits_the_cpu_at_import(value, ok):
 
 def test_models_must_be_built_under_the_scope():
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])   # one replica: enough to check scopes
-    g, d = dl.build_dense_generator(hidden=8), dl.build_dense_discriminator(hidden=8)
     with pytest.raises(ValueError, match="strategy.scope"):
-        dl.make_distributed_train_step(strategy, g, d, keras.optimizers.Adam(), keras.optimizers.Adam(),
-                                       global_batch_size=8, d_logits=False)
-    g, d, g_opt, d_opt = dl.build_in_strategy(strategy, "dense")
-    step = dl.make_distributed_train_step(strategy, g, d, g_opt, d_opt,
-                                          global_batch_size=8, d_logits=False)
+        dl.make_distributed_train_step(strategy, dl.make_gan("dense"), global_batch_size=8)
+    with strategy.scope():
+        gan = dl.make_gan("dense")
+    step = dl.make_distributed_train_step(strategy, gan, global_batch_size=8)
     real = next(iter(strategy.experimental_distribute_dataset(
         tf.data.Dataset.from_tensor_slices(np.zeros((8, 28, 28, 1), "float32")).batch(8))))
     assert all(np.isfinite(float(v)) for v in step(real))

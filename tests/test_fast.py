@@ -1,31 +1,22 @@
-"""Appendix A's library parts: the fast model, TunedGAN's options (weight
+"""Appendix A's library parts: the fast model, the GAN's options (weight
 average, label smoothing, mixed precision), their checkpoints, and the
 benchmark script in its smoke mode."""
-import os
 import subprocess
 import sys
-from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
+from conftest import ROOT, needs_mnist, random_digits, run_cli
+from conftest import weights_of as _values
 
 import dcgan_lib as dl
-from dcgan_lib._startup import import_tensorflow
-
-tf = import_tensorflow()
-import keras  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
 
 
-def _batches(n=64, batch=32, seed=0):
-    images = np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
-    return dl.make_dataset(images, batch, seed=0)
-
-
-def _values(variables):
-    return [np.array(v.numpy()) for v in variables]
+def _fit(gan, n=64, batch=32):
+    """One epoch of n random digits in batches of ``batch``: the fit history."""
+    dataset = dl.resumable_dataset(random_digits(n), batch, seed=0)
+    return gan.fit(dataset, epochs=1, steps_per_epoch=n // batch, verbose=0, shuffle=False)
 
 
 def test_fast_models_shapes_and_defaults():
@@ -33,14 +24,14 @@ def test_fast_models_shapes_and_defaults():
     assert g.input_shape == (None, 64) and g.output_shape == (None, 28, 28, 1)
     assert d.output_shape == (None, 1)
     gan = dl.make_gan("fast", seed=0)
-    assert isinstance(gan, dl.TunedGAN) and gan.ema_generator is not None
-    assert gan.sampling_generator is gan.ema_generator
-    defaults = dl.training_defaults("fast")
+    assert gan.ema_generator is not None and gan.sampling_generator is gan.ema_generator
+    defaults = dl.MODELS["fast"].defaults
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(defaults["learning_rate"])
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(
         defaults.get("g_learning_rate", defaults["learning_rate"]))
-    plain = dl.make_gan("tutorial", seed=0)                  # the seeds' models keep the plain GAN
-    assert type(plain) is dl.GAN and plain.sampling_generator is plain.generator
+    plain = dl.make_gan("tutorial", seed=0)                  # the seeds' models: no options
+    assert plain.ema_generator is None and plain.sampling_generator is plain.generator
+    assert plain.real_label == 1.0
 
 
 def test_learning_rates_of_g_and_d():
@@ -60,7 +51,7 @@ def test_weight_average_follows_its_rule():
     gan = dl.make_gan("fast", seed=0, ema_decay=0.999)
     start = _values(gan.ema_generator.weights)
     assert all(np.array_equal(a, b) for a, b in zip(start, _values(gan.generator.weights)))
-    gan.fit(_batches(n=32), epochs=1, verbose=0, shuffle=False)   # one step
+    _fit(gan, n=32)                                           # one step
     decay = min(0.999, 2 / 11)                                # (1 + step) / (10 + step) at step 1
     after_g = _values(gan.generator.weights)
     for avg, s, g in zip(_values(gan.ema_generator.weights), start, after_g):
@@ -69,14 +60,14 @@ def test_weight_average_follows_its_rule():
     assert int(gan.ema_steps) == 1
 
 
-def test_tuned_step_reduces_to_the_plain_step_and_smoothing_changes_d():
+def test_real_label_one_is_the_plain_loss_and_smoothing_changes_d():
     def trained(**options):
         keras.utils.set_random_seed(0)
-        build_g, build_d, logits = dl.MODEL_BUILDERS["fast"]
-        cls = dl.TunedGAN if options else dl.GAN
-        gan = cls(build_g(), build_d(), d_logits=logits, seed=3, **options)
+        spec = dl.MODELS["fast"]
+        gan = dl.GAN(spec.generator(), spec.discriminator(), d_logits=spec.logits, seed=3,
+                     **options)
         gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
-        gan.fit(_batches(), epochs=1, verbose=0, shuffle=False)
+        _fit(gan)
         return _values(gan.discriminator.trainable_variables)
 
     plain, same, smoothed = trained(), trained(real_label=1.0), trained(real_label=0.9)
@@ -95,7 +86,7 @@ def test_mixed_precision_trains_and_samples_float32(precision):
     scaled = isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
     assert scaled == (precision == "mixed_float16")
     g0 = _values(gan.generator.trainable_variables)
-    logs = gan.fit(_batches(), epochs=1, verbose=0, shuffle=False).history
+    logs = _fit(gan).history
     assert all(np.isfinite(v[-1]) for v in logs.values())
     assert any(not np.array_equal(a, b) for a, b in zip(g0, _values(gan.generator.trainable_variables)))
     images = dl.generate_images(gan.sampling_generator, 5)
@@ -114,7 +105,7 @@ def test_bad_options_are_refused():
 def test_checkpoint_keeps_the_weight_average(tmp_path):
     keras.utils.set_random_seed(0)
     gan = dl.make_gan("fast", seed=0)
-    gan.fit(_batches(), epochs=1, verbose=0, shuffle=False)
+    _fit(gan)
     dl.GANCheckpoint(gan, tmp_path).save()
     saved = _values(gan.ema_generator.weights)
     again = dl.make_gan("fast", seed=5)
@@ -124,13 +115,10 @@ def test_checkpoint_keeps_the_weight_average(tmp_path):
     assert int(again.ema_steps) == int(gan.ema_steps) == 2
 
 
-@pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+@needs_mnist
 def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
-    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
-
     def cli(*args):
-        done = subprocess.run([sys.executable, "-m", "dcgan_lib", *map(str, args)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = run_cli(*args)
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout
 
@@ -139,15 +127,15 @@ def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
     assert "average of G's weights" in out
     settings = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["settings"]
     assert settings["ema_decay"] == 0.999 and settings["precision"] == "float32"
-    defaults = dl.training_defaults("fast")
+    defaults = dl.MODELS["fast"].defaults
     assert settings["g_learning_rate"] == defaults.get("g_learning_rate", defaults["learning_rate"])
     with np.load(tmp_path / "s.npz") as f:
         assert f["images"].shape == (20, 28, 28, 1)
 
 
-@pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+@needs_mnist
 def test_benchmark_script_smoke(tmp_path):
-    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
+    env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
     out, plot, grid = tmp_path / "B.md", tmp_path / "q.png", tmp_path / "g.png"
     done = subprocess.run([sys.executable, "benchmarks/run_benchmarks.py", "--smoke", "--out", out,
                            "--plot", plot, "--grid", grid], cwd=ROOT, env=env,
@@ -169,7 +157,7 @@ def test_benchmark_epoch_timing_runs_on_any_device():
     spec = importlib.util.spec_from_file_location("run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    images = np.random.default_rng(0).integers(0, 256, (512, 28, 28), dtype=np.uint8)
+    images = random_digits(512)
     rows = bench.measure_epochs(images, ["fast"], log=lambda text: None)
     assert [r["option"] for r in rows] == list(bench.OPTIONS)
     assert all(r["epoch_s"] > 0 and r["tflop_s"] > 0 for r in rows)

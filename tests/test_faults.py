@@ -6,10 +6,12 @@ command then resumes it, and the run must end exactly as an uninterrupted one
 does: every tensor of the last checkpoint (weights, both optimizers, random
 states, counters) and every row of history.json but its timings. The signal is
 sent by the trainer itself through the test-only DCGAN_TEST_SIGNAL hook of
-``dcgan_lib.cli`` ("SIGTERM 13 0.01": 0.01 s after step 13). Then the other
-faults: two trainers on one folder, divergence, damaged or missing checkpoint
-files, hand-edited run.json and history.json, a full disk.
+``dcgan_lib.callbacks.StopOnSignal`` ("SIGTERM 13 0.01": 0.01 s after step 13).
+Then the other faults: two trainers on one folder, divergence, damaged or
+missing checkpoint files, hand-edited run.json and history.json, a full disk;
+and checkpoints saved at chosen steps, mid-epoch, that resume exactly.
 """
+
 import json
 import os
 import random
@@ -23,25 +25,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, SHARED_MNIST, needs_mnist, random_digits, run_cli, weights_of
 
+import dcgan_lib as dl
 from dcgan_lib import cli
+from dcgan_lib.checkpoints import choose_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
-MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist.npz"
-pytestmark = pytest.mark.skipif(not MNIST.is_file(), reason=f"no MNIST at {MNIST}")
+pytestmark = needs_mnist
 
 # 256 images in batches of 32: 8 steps an epoch, a checkpoint after steps 8, 16 and 24
 RUN = ("--model", "dense", "--images", 256, "--batch-size", 32, "--epochs", 3, "--seed", 3)
 
 
-def train(out, *args, signal_at=None, **popen):
-    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("DCGAN_TEST_SIGNAL", None)
-    if signal_at:
-        env["DCGAN_TEST_SIGNAL"] = signal_at
-    command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(out), *map(str, args)]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=180,
-                          **popen)
+def train(out, *args, signal_at="", **popen):
+    """``train --out out ARGS`` in a subprocess, sending itself ``signal_at`` (see above)."""
+    return run_cli("train", "--out", out, *args, env={"DCGAN_TEST_SIGNAL": signal_at}, **popen)
 
 
 def train_here(out, *args):
@@ -53,14 +51,17 @@ def final_state(out):
     """The run's last checkpoint (name and tensors) and its history without timings."""
     import tensorflow as tf
 
-    from dcgan_lib.checkpoints import latest_checkpoint
-
-    path = latest_checkpoint(out / "checkpoints")
+    path = tf.train.latest_checkpoint(out / "checkpoints")
     reader = tf.train.load_checkpoint(path)
-    tensors = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-               if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))}
-    rows = [{k: v for k, v in row.items() if "seconds" not in k}
-            for row in json.loads((out / "history.json").read_text())]
+    tensors = {
+        name: reader.get_tensor(name)
+        for name in reader.get_variable_to_shape_map()
+        if not name.startswith(("_CHECKPOINTABLE_OBJECT_GRAPH", "save_counter"))
+    }
+    rows = [
+        {k: v for k, v in row.items() if "seconds" not in k}
+        for row in json.loads((out / "history.json").read_text())
+    ]
     return Path(path).name, tensors, rows
 
 
@@ -74,8 +75,11 @@ def assert_same_end(out, reference):
 
 
 def files(directory):
-    return {p.relative_to(directory): p.read_bytes() for p in sorted(directory.rglob("*"))
-            if p.is_file()}
+    return {
+        p.relative_to(directory): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
 
 
 def one_error_line(capsys, *words):
@@ -104,33 +108,40 @@ def copy(reference, tmp_path):
 
 
 # Odd seeds aim just after an epoch's last step: at the history write and the checkpoint save.
-@pytest.mark.parametrize("sig,seed", [("SIGKILL", 1), ("SIGKILL", 2), ("SIGINT", 3),
-                                      ("SIGINT", 4), ("SIGTERM", 5), ("SIGTERM", 6)])
+@pytest.mark.parametrize(
+    "sig,seed",
+    [("SIGKILL", 1), ("SIGKILL", 2), ("SIGINT", 3), ("SIGINT", 4), ("SIGTERM", 5), ("SIGTERM", 6)],
+)
 def test_stopped_anywhere_then_resumed_equals_uninterrupted(reference, tmp_path, sig, seed):
     rng = random.Random(seed)
-    step, delay = (rng.choice([8, 16]), rng.uniform(0, 0.03)) if seed % 2 else \
-        (rng.randint(1, 22), rng.uniform(0, 0.01))
+    step, delay = (
+        (rng.choice([8, 16]), rng.uniform(0, 0.03))
+        if seed % 2
+        else (rng.randint(1, 22), rng.uniform(0, 0.01))
+    )
     out = tmp_path / "run"
     first = train(out, *RUN, signal_at=f"{sig} {step} {delay:.4f}")
     stopped = {"SIGKILL": -9, "SIGINT": 130, "SIGTERM": 143}[sig]
-    assert first.returncode in (stopped, 0), first.stdout + first.stderr    # 0: it ended first
+    assert first.returncode in (stopped, 0), first.stdout + first.stderr  # 0: it ended first
     assert "Traceback" not in first.stderr
-    assert train_here(out, *RUN) == 0                                       # the same command
+    assert train_here(out, *RUN) == 0  # the same command
     assert_same_end(out, reference[1])
     sessions = json.loads((out / "run.json").read_text())["sessions"]
     if first.returncode:
         assert [s["status"] for s in sessions] == [
-            "killed" if sig == "SIGKILL" else "interrupted", "complete"]
+            "killed" if sig == "SIGKILL" else "interrupted",
+            "complete",
+        ]
     assert not list(out.rglob("*.tmp")) and not list(out.rglob("*_temp"))
 
 
 def test_one_trainer_per_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
-    env = dict(os.environ, DCGAN_MNIST=str(MNIST), TF_CPP_MIN_LOG_LEVEL="3")
-    command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(out), "--model", "dense",
-               "--images", "256", "--batch-size", "32", "--epochs", "1000000"]
-    first = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    env = dict(os.environ, DCGAN_MNIST=str(SHARED_MNIST), TF_CPP_MIN_LOG_LEVEL="3")
+    options = "--model dense --images 256 --batch-size 32 --epochs 1000000".split()
+    command = [sys.executable, "-m", "dcgan_lib", "train", "--out", str(out), *options]
+    quiet = dict(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = subprocess.Popen(command, cwd=ROOT, env=env, **quiet)
     try:
         deadline = time.time() + 120
         while not (out / "checkpoints" / "checkpoint").exists():
@@ -149,17 +160,16 @@ def test_one_trainer_per_run_folder(tmp_path, capsys):
 
 def test_divergence_stops_and_keeps_the_last_finite_checkpoint(copy, tmp_path, capsys):
     out = tmp_path / "diverging"
-    assert train_here(out, "--model", "dense", "--images", 256, "--batch-size", 32, "--epochs", 3,
-                      "--learning-rate", 1e30) == 2
+    assert train_here(out, *RUN[:8], "--learning-rate", 1e30) == 2  # RUN but its seed
     one_error_line(capsys, "training diverged at step", "lower --learning-rate")
-    json.loads((out / "history.json").read_text(),                   # valid JSON: null, not NaN
-               parse_constant=lambda c: pytest.fail(f"{c} in history.json"))
+    json.loads(
+        (out / "history.json").read_text(),  # valid JSON: null, not NaN
+        parse_constant=lambda c: pytest.fail(f"{c} in history.json"),
+    )
     assert json.loads((out / "run.json").read_text())["sessions"][-1]["status"] == "diverged"
-    assert not list((out / "checkpoints").glob("ckpt-*"))              # no NaN weights saved
+    assert not list((out / "checkpoints").glob("ckpt-*"))  # no NaN weights saved
 
-    # a checkpoint with NaN weights (as an older dcgan_lib wrote them) is not sampled
-    import dcgan_lib as dl
-
+    # a checkpoint with NaN weights (written past the guard) is not sampled
     gan = dl.make_gan("dense")
     checkpoint = dl.GANCheckpoint(gan, copy / "checkpoints")
     assert checkpoint.restore()
@@ -167,14 +177,15 @@ def test_divergence_stops_and_keeps_the_last_finite_checkpoint(copy, tmp_path, c
     weight.assign(np.full(weight.shape, np.nan, "float32"))
     with pytest.raises(FloatingPointError):
         checkpoint.save()
-    checkpoint.manager.save(checkpoint_number=99)                      # past the guard
+    checkpoint.manager.save(checkpoint_number=99)  # past the guard
     assert cli.main(["sample", str(copy), "--n", "4", "--out", str(tmp_path / "x.npz")]) == 2
     one_error_line(capsys, "ckpt-99", "not finite", "--from-checkpoint")
     assert not (tmp_path / "x.npz").exists()
 
-    for option in (("--learning-rate", "nan"), ("--learning-rate", "inf"),
-                   ("--g-learning-rate", "nan"), ("--beta-1", "1.0"), ("--beta-1", "nan"),
-                   ("--beta-1", "-5"), ("--seconds", "nan"), ("--seconds", "inf")):
+    wrong = [("--learning-rate", "nan"), ("--learning-rate", "inf"), ("--g-learning-rate", "nan")]
+    wrong += [("--beta-1", "1.0"), ("--beta-1", "nan"), ("--beta-1", "-5")]
+    wrong += [("--seconds", "nan"), ("--seconds", "inf")]
+    for option in wrong:
         new = tmp_path / "new"
         assert cli.main(["train", "--model", "dense", "--out", str(new), *option]) == 2
         one_error_line(capsys, option[0])
@@ -184,25 +195,23 @@ def test_divergence_stops_and_keeps_the_last_finite_checkpoint(copy, tmp_path, c
 def test_damaged_checkpoint_is_named_and_an_older_one_can_be_used(copy, reference, capsys):
     checkpoints = copy / "checkpoints"
     data = checkpoints / "ckpt-24.data-00000-of-00001"
-    data.write_bytes(data.read_bytes()[:1000])                      # truncated
+    data.write_bytes(data.read_bytes()[:1000])  # truncated
     flipped = bytearray((checkpoints / "ckpt-16.data-00000-of-00001").read_bytes())
-    flipped[len(flipped) // 2] ^= 0xFF                              # fails its checksum
+    flipped[len(flipped) // 2] ^= 0xFF  # fails its checksum
     (checkpoints / "ckpt-16.data-00000-of-00001").write_bytes(bytes(flipped))
     before = files(copy)
     assert cli.main(["train", "--out", str(copy), "--epochs", "4"]) == 2
     line = one_error_line(capsys, "ckpt-24 is damaged", "ckpt-8", "--from-checkpoint 8")
     assert "does not fit" not in line
-    samples = copy.parent / "s.npz"
-    assert cli.main(["sample", str(copy), "--n", "4", "--out", str(samples)]) == 2
+    sample = ["sample", str(copy), "--n", "4", "--out", str(copy.parent / "s.npz")]
+    assert cli.main(sample) == 2
     one_error_line(capsys, "ckpt-24 is damaged", "--from-checkpoint 8")
     assert cli.main(["train", "--out", str(copy), "--from-checkpoint", "12"]) == 2
     one_error_line(capsys, "no checkpoint ckpt-12", "ckpt-8, ckpt-16, ckpt-24")
-    assert cli.main(["sample", str(copy), "--n", "4", "--out", str(samples),
-                     "--from-checkpoint", "12"]) == 2
+    assert cli.main([*sample, "--from-checkpoint", "12"]) == 2
     one_error_line(capsys, "no checkpoint ckpt-12")
-    assert files(copy) == before                                    # nothing written
-    assert cli.main(["sample", str(copy), "--n", "4", "--out", str(samples),
-                     "--from-checkpoint", "8"]) == 0
+    assert files(copy) == before  # nothing written
+    assert cli.main([*sample, "--from-checkpoint", "8"]) == 0
     # from step 8 the same run is trained again, to the very same end
     assert cli.main(["train", "--out", str(copy), "--from-checkpoint", "8"]) == 0
     assert_same_end(copy, reference[1])
@@ -214,15 +223,15 @@ def test_lost_checkpoint_state_file_is_rebuilt_not_a_fresh_start(copy, reference
     if state == "missing":
         state_file.unlink()
     else:
-        state_file.write_text("model_checkpoint_path: \"ckpt-")
+        state_file.write_text('model_checkpoint_path: "ckpt-')
     samples = copy.parent / "s.npz"
     assert cli.main(["sample", str(copy), "--n", "4", "--out", str(samples)]) == 0
     assert "ckpt-24" in capsys.readouterr().out
-    assert cli.main(["train", "--out", str(copy)]) == 0                  # 3 epochs: nothing to do
+    assert cli.main(["train", "--out", str(copy)]) == 0  # 3 epochs: nothing to do
     out = capsys.readouterr().out
     assert "rebuilt" in out and "ckpt-8, ckpt-16, ckpt-24" in out and "nothing to do" in out
     assert_same_end(copy, reference[1])
-    for path in copy.glob("checkpoints/ckpt-*"):                         # no checkpoint at all
+    for path in copy.glob("checkpoints/ckpt-*"):  # no checkpoint at all
         path.unlink()
     (copy / "checkpoints" / "checkpoint").unlink()
     before = files(copy)
@@ -233,15 +242,20 @@ def test_lost_checkpoint_state_file_is_rebuilt_not_a_fresh_start(copy, reference
     assert files(copy) == before
 
 
-@pytest.mark.parametrize("edit,words", [
-    (lambda run: run.update(model="dcgan9"), ("run.json", "dcgan9")),
-    (lambda run: run["settings"].update(seed="abc"), ("run.json", "seed", "whole number")),
-    (lambda run: run.update(settings=None), ("run.json", "settings")),
-    (lambda run: run.update(sessions={}), ("run.json", "sessions")),
-    ("truncate run.json", ("run.json", "cannot be read")),
-    ("truncate history.json", ("history.json", "cannot be read")),
-    ("history.json rows", ("history.json", "steps")),
-])
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (lambda run: run.update(model="dcgan9"), ("run.json", "dcgan9")),
+        (lambda run: run["settings"].update(seed="abc"), ("run.json", "seed", "whole number")),
+        (lambda run: run.update(settings=None), ("run.json", "settings")),
+        (lambda run: run.update(sessions={}), ("run.json", "sessions")),
+        (lambda run: run["settings"].pop("g_learning_rate"), ("g_learning_rate", "missing")),
+        (lambda run: run.pop("settings"), ("run.json", "settings")),
+        ("truncate run.json", ("run.json", "cannot be read")),
+        ("truncate history.json", ("history.json", "cannot be read")),
+        ("history.json rows", ("history.json", "steps")),
+    ],
+)
 def test_hand_edited_run_files_are_named(copy, edit, words, capsys):
     if callable(edit):
         run = json.loads((copy / "run.json").read_text())
@@ -255,7 +269,7 @@ def test_hand_edited_run_files_are_named(copy, edit, words, capsys):
     before = files(copy)
     assert cli.main(["train", "--out", str(copy), "--epochs", "4"]) == 2
     one_error_line(capsys, *words)
-    if not (isinstance(edit, str) and "history" in edit):     # sample reads no history
+    if not (isinstance(edit, str) and "history" in edit):  # sample reads no history
         assert cli.main(["sample", str(copy), "--n", "4", "--out", str(copy.parent / "s.npz")]) == 2
         one_error_line(capsys, *words)
     assert files(copy) == before
@@ -273,9 +287,41 @@ def test_full_disk_while_saving_keeps_the_last_checkpoint(copy):
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("error: could not save") and "ckpt-24" in line and "intact" in line
-    assert {p.name for p in (copy / "checkpoints").iterdir()} == before      # no litter
+    assert {p.name for p in (copy / "checkpoints").iterdir()} == before  # no litter
     assert not list(copy.rglob("*.tmp"))
-    from dcgan_lib.checkpoints import checkpoint_damage
-
-    assert checkpoint_damage(copy / "checkpoints" / "ckpt-24") is None
+    assert choose_checkpoint(copy / "checkpoints").endswith("ckpt-24")  # and it reads
     assert json.loads((copy / "run.json").read_text())["sessions"][-1]["status"] == "failed"
+
+
+def test_checkpoints_at_chosen_steps_resume_exactly(tmp_path):
+    """CheckpointEvery(at_steps=...): step 0 at the start, steps within an epoch with how far
+    the epoch got (resumed from there, training ends as it would have), an epoch's last step
+    with the epoch counted; every=None saves at no other epoch's end."""
+    images, batch, steps = random_digits(96), 16, 6  # 6 steps an epoch, 2 epochs
+
+    def gan_and_checkpoint(directory):
+        gan = dl.make_gan("dense", seed=1)  # a restored GAN has the saved weights
+        return gan, dl.GANCheckpoint(gan, directory, max_to_keep=None)
+
+    def fit(gan, saver, first, last, skip=0):
+        data = dl.resumable_dataset(images, batch, seed=1, first_epoch=first, skip=skip)
+        options = dict(callbacks=[saver], verbose=0, shuffle=False)
+        gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=steps - skip, **options)
+
+    gan, checkpoint = gan_and_checkpoint(tmp_path / "a")
+    saver = dl.CheckpointEvery(checkpoint, every=None, at_steps=[0, 4, 6, 9])
+    fit(gan, saver, 0, 2)
+    assert sorted(saver.paths) == [0, 4, 6, 9]
+    names = [Path(p).name for p in saver.saved]
+    assert names == ["ckpt-0", "ckpt-4", "ckpt-6", "ckpt-9", "ckpt-12"]  # 12: fit's end
+    end = weights_of(gan.generator) + weights_of(gan.discriminator)
+    for step, (epoch, epoch_step) in {0: (0, 0), 4: (0, 4), 6: (1, 0), 9: (1, 3)}.items():
+        gan, checkpoint = gan_and_checkpoint(tmp_path / "a")
+        assert checkpoint.restore(step) and checkpoint.step == step
+        assert (int(checkpoint.epoch), int(checkpoint.epoch_step)) == (epoch, epoch_step)
+    # from step 9, three batches into epoch 2: finish that epoch as the CLI does, same end
+    saver = dl.CheckpointEvery(checkpoint, at_steps=[12])
+    fit(gan, saver, 1, 2, skip=3)
+    assert checkpoint.step == 12 and int(checkpoint.epoch) == 2 and saver.paths[12]
+    for a, b in zip(end, weights_of(gan.generator) + weights_of(gan.discriminator)):
+        np.testing.assert_array_equal(a, b)

@@ -1,22 +1,17 @@
 """Chapter 3's library parts: the GAN subclass, the tutorial-style step,
 checkpoints and callbacks (in-process, tiny data)."""
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from conftest import random_digits as _images
+from conftest import weights_of
 
 import dcgan_lib as dl
-from dcgan_lib._startup import import_tensorflow
-
-tf = import_tensorflow()
-import keras  # noqa: E402
-
-
-def _images(n=128, seed=0):
-    """uint8 (n, 28, 28) digits-like noise: enough to exercise training."""
-    return np.random.default_rng(seed).integers(0, 256, (n, 28, 28), dtype=np.uint8)
 
 
 def _trainable(model):
-    return [v.numpy().copy() for v in model.trainable_variables]
+    return weights_of(model.trainable_variables)
 
 
 def _changed(before, after):
@@ -27,10 +22,10 @@ def _changed(before, after):
 def test_gan_fit_step_updates_both_models(name):
     keras.utils.set_random_seed(0)
     gan = dl.make_gan(name, seed=1)
-    assert gan.bce.get_config()["from_logits"] is dl.MODEL_BUILDERS[name][2]
+    assert gan.bce.get_config()["from_logits"] is dl.MODELS[name].logits
     g0, d0 = _trainable(gan.generator), _trainable(gan.discriminator)
-    ds = dl.make_dataset(_images(16), 8, seed=0)
-    logs = gan.fit(ds, epochs=1, verbose=0, shuffle=False).history
+    ds = dl.resumable_dataset(_images(16), 8, seed=0)
+    logs = gan.fit(ds, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False).history
     assert set(logs) == {"d_loss", "g_loss", "d_acc_real", "d_acc_fake"}
     assert all(np.isfinite(v[-1]) for v in logs.values())
     assert 0.0 <= logs["d_acc_real"][-1] <= 1.0 and 0.0 <= logs["d_acc_fake"][-1] <= 1.0
@@ -91,7 +86,7 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
     for a, b in zip(straight.weights + straight.g_optimizer.variables + straight.d_optimizer.variables,
                     resumed.weights + resumed.g_optimizer.variables + resumed.d_optimizer.variables):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
-    assert dl.latest_checkpoint(tmp_path / "b").endswith("ckpt-8")
+    assert ck_b.latest.endswith("ckpt-8")
 
 
 def test_checkpoint_never_overwrites_by_surprise(tmp_path):
@@ -126,4 +121,37 @@ def test_callbacks_history_budget_monitor_gif(tmp_path):
     gif = monitor.save_gif(tmp_path / "progress.gif")
     assert gif.read_bytes()[:6] in (b"GIF89a", b"GIF87a")
     with pytest.raises(ValueError, match="no frames"):
-        dl.save_gif([], tmp_path / "empty.gif")
+        dl.plotting.save_gif([], tmp_path / "empty.gif")
+
+
+def test_one_step_everywhere():
+    """GAN.train_step and make_train_step both run gan_step: same start, same noise, same result."""
+    images = tf.random.uniform((8, 28, 28, 1), -1, 1, seed=1)
+    results = []
+    for way in ("fit", "function"):
+        keras.utils.set_random_seed(3)
+        gan = dl.make_gan("dense", seed=4)
+        if way == "fit":
+            gan.train_step(images)
+        else:
+            step = dl.make_train_step(gan.generator, gan.discriminator, gan.g_optimizer,
+                                      gan.d_optimizer, d_logits=False, seed=4, tf_function=False)
+            step(images)
+        results.append(weights_of(gan.generator) + weights_of(gan.discriminator))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_draw_noise_and_threshold():
+    rng = np.random.default_rng(0)
+    z = dl.models.draw_noise((1000, 3), "uniform", rng)
+    assert isinstance(z, np.ndarray) and z.dtype == np.float32 and -1 <= z.min() < z.max() <= 1
+    again = dl.models.draw_noise((1000, 3), "uniform", np.random.default_rng(0))
+    np.testing.assert_array_equal(z, again)
+    t = dl.models.draw_noise((4, 3), "normal", keras.random.SeedGenerator(0))
+    assert tuple(t.shape) == (4, 3)
+    s = dl.models.draw_noise((4, 3), "normal", tf.constant([1, 2], tf.int64))
+    np.testing.assert_array_equal(s, dl.models.draw_noise((4, 3), "normal", tf.constant([1, 2], tf.int64)))
+    with pytest.raises(ValueError, match="noise must be one of"):
+        dl.models.draw_noise((2, 2), "gaussian")
+    assert dl.models.threshold(True) == 0.0 and dl.models.threshold(False) == 0.5

@@ -5,10 +5,10 @@ import pytest
 import dcgan_lib as dl
 
 
-@pytest.mark.parametrize("name", sorted(dl.MODEL_BUILDERS))
+@pytest.mark.parametrize("name", sorted(dl.MODELS))
 def test_model_shapes_and_ranges(name):
-    build_g, build_d, logits = dl.MODEL_BUILDERS[name]
-    g, d = build_g(), build_d()
+    spec = dl.MODELS[name]
+    g, d, logits = spec.generator(), spec.discriminator(), spec.logits
     assert g.output_shape == (None, 28, 28, 1)
     assert d.output_shape == (None, 1)
     z = np.random.default_rng(0).standard_normal((8, g.input_shape[-1])).astype("float32") * 5
@@ -64,7 +64,7 @@ def test_bn_moving_stats_are_not_counted_as_training():
 
 def test_train_with_train_on_batch_learns_and_reports():
     keras.utils.set_random_seed(0)
-    (x, _), _ = dl.load_npz_mnist(dl.data.BUNDLED_SUBSET)
+    (x, _), _ = dl.data._load_npz_mnist(dl.data._BUNDLED_SUBSET)
     X = dl.to_model_range(x)
     g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
     gan = dl.compile_gan(g, d)
@@ -78,16 +78,6 @@ def test_train_with_train_on_batch_learns_and_reports():
     assert hist["d_accuracy"][-1] > 0.8
     with pytest.raises(ValueError, match=r"\[-1, 1\]"):
         dl.train_with_train_on_batch(g, d, gan, X * 255, iterations=1)
-
-
-def test_image_grid():
-    imgs = -np.ones((16, 28, 28, 1), np.float32)
-    imgs[3] = 1
-    grid = dl.image_grid(imgs)
-    assert grid.shape == (4 * 30 + 2, 4 * 30 + 2) and grid.dtype == np.uint8
-    assert grid.max() == 255 and grid.sum() == 255 * 28 * 28
-    with pytest.raises(ValueError, match="need 16"):
-        dl.image_grid(imgs[:3])
 
 
 def test_blog_models_are_the_blogs_code():
@@ -123,3 +113,65 @@ def test_trainable_is_read_again_when_a_new_shape_retraces():
     assert dl.weights_changed(lambda: d.train_on_batch(x, y), d=d) == {"d": True}
     with pytest.warns(UserWarning, match="trainable"):   # a new shape: traced again, frozen
         assert dl.weights_changed(lambda: d.train_on_batch(x[:5], y[:5]), d=d) == {"d": False}
+
+
+def test_steps_return_what_the_loop_records():
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    gan = dl.compile_gan(g, d)
+    real = np.ones((8, 28, 28, 1), np.float32)
+    for mixed in (True, False):
+        loss, acc_real, acc_fake = dl.train_discriminator_step(d, real, -real, mixed=mixed)
+        assert np.isfinite(loss) and 0 <= acc_real <= 1 and 0 <= acc_fake <= 1
+    g_loss, g_acc = dl.train_generator_step(gan, d, np.zeros((8, 100), np.float32))
+    assert np.isfinite(g_loss) and 0 <= g_acc <= 1
+
+
+def test_loop_takes_other_steps_and_uniform_noise():
+    """Chapter 1's exercises swap the steps (d_step=, g_step=) and the noise (noise=)."""
+    g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
+    gan = dl.compile_gan(g, d)
+    calls, noises = [], []
+
+    def my_d_step(discriminator, real, fake, *, mixed):
+        calls.append(len(real))
+        return 0.5, 1.0, 0.0
+
+    def my_g_step(gan, discriminator, z):
+        noises.append(z)
+        return 0.25, 0.5
+
+    hist = dl.train_with_train_on_batch(g, d, gan, np.zeros((32, 28, 28, 1), np.float32),
+                                        iterations=3, batch_size=4, report_every=3, verbose=False,
+                                        noise="uniform", d_step=my_d_step, g_step=my_g_step)
+    assert calls == [4, 4, 4] and hist["d_loss"] == [0.5] and hist["g_accuracy"] == [0.5]
+    assert hist["d_accuracy"] == [0.5] and hist["real_accuracy"] == [1.0]
+    z = np.concatenate(noises)
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.9   # U(-1, 1), not N(0, 1)
+    with pytest.raises(ValueError, match="noise"):
+        dl.train_with_train_on_batch(g, d, gan, np.zeros((8, 28, 28, 1), np.float32),
+                                     iterations=1, batch_size=4, noise="gaussian")
+
+
+def test_tutorial_builders_take_the_exercises_options():
+    """Chapter 2's exercises: a ReLU generator, a D with batch norm instead of dropout."""
+    g = dl.build_tutorial_generator(negative_slope=0.0)
+    assert {l.negative_slope for l in g.layers if isinstance(l, keras.layers.LeakyReLU)} == {0.0}
+    d = dl.build_tutorial_discriminator(batch_norm=True)
+    kinds = {type(l).__name__ for l in d.layers}
+    assert "BatchNormalization" in kinds and "Dropout" not in kinds
+    assert d.output_shape == (None, 1)
+    assert dl.build_tutorial_generator().count_params() == 2_330_944
+
+
+def test_recorder_shows_its_grids():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    rec = dl.SampleRecorder(np.zeros((16, 100), np.float32))
+    with pytest.raises(ValueError, match="on_report"):
+        rec.show()
+    g = dl.build_dense_generator()
+    for step in (10, 20, 30):
+        rec(step, g)
+    rec.show(max_panels=2)
+    assert rec.steps == [10, 20, 30]

@@ -1,0 +1,93 @@
+"""The library's shape (issue 12): small, tagged, and shown in the chapter that teaches it.
+
+d2l's rule, checked on the committed notebooks: a chapter calls a library function only
+after the reader has seen its code, either earlier in the same chapter (``dl.show_source``)
+or in an earlier chapter; a call to a function of a later chapter says so ("introduced in
+Chapter N"). Each public function names its chapter in its docstring, one spelling only.
+"""
+
+import inspect
+import json
+import re
+import types
+
+import pytest
+from conftest import ROOT
+
+import dcgan_lib as dl
+
+LIBRARY = sorted((ROOT / "dcgan_lib").glob("*.py"))
+TAG = re.compile(r"Defined in (Chapter [1-4]|Appendix A)\.")
+CHAPTERS = {"Chapter 1": "01_", "Chapter 2": "02_", "Chapter 3": "03_", "Chapter 4": "04_",
+            "Appendix A": "05_"}
+ORDER = list(CHAPTERS)
+NOTEBOOKS = {chapter: next((ROOT / "notebooks").glob(f"{prefix}*.ipynb"))
+             for chapter, prefix in CHAPTERS.items()}
+
+
+def public_callables():
+    return {name: getattr(dl, name) for name in dl.__all__
+            if callable(getattr(dl, name)) and not isinstance(getattr(dl, name), dict)}
+
+
+def chapter_of(obj) -> str:
+    tags = TAG.findall(inspect.getdoc(obj) or "")
+    assert len(tags) == 1, f"{obj.__qualname__}: {len(tags)} chapter tags in its docstring"
+    return tags[0]
+
+
+def test_public_surface_is_small_and_explicit():
+    public = {n for n in dir(dl) if not n.startswith("_")
+              and not isinstance(getattr(dl, n), types.ModuleType)}
+    assert public == set(dl.__all__)
+    assert len(dl.__all__) <= 60, sorted(dl.__all__)
+
+
+def test_library_is_small():
+    """At most 2,500 lines (``wc -l``, docstrings included) and a short command line."""
+    lines = sum(len(path.read_text().splitlines()) for path in LIBRARY)
+    assert lines <= 2500, f"dcgan_lib is {lines} lines"
+    cli = len((ROOT / "dcgan_lib" / "cli.py").read_text().splitlines())
+    assert cli <= 160, f"cli.py is {cli} lines"
+
+
+def test_every_public_function_names_its_chapter_in_one_spelling():
+    for obj in public_callables().values():
+        chapter_of(obj)
+    loose = re.compile(r"\((?:[Dd]efined in )?(?:Chapter \d|Appendix A)\)|defined in Chapter")
+    for path in LIBRARY:
+        found = loose.findall(path.read_text())
+        assert not found, f"{path.name}: chapter tags spelled otherwise: {found}"
+
+
+def _cells(chapter):
+    nb = json.loads(NOTEBOOKS[chapter].read_text())
+    return [("".join(c["source"]), c["cell_type"]) for c in nb["cells"]]
+
+
+SHOWN = re.compile(r"show_source\(([^)]*)\)")
+USED = re.compile(r"\bdl\.([A-Za-z]\w*)")
+
+
+@pytest.mark.parametrize("chapter", ORDER)
+def test_chapter_shows_its_functions_before_calling_them(chapter):
+    functions = public_callables()
+    shown, previous_markdown = set(), ""
+    for source, kind in _cells(chapter):
+        if kind == "markdown":
+            previous_markdown = source
+            continue
+        for call in SHOWN.findall(source):
+            shown.update(USED.findall(call))
+        for name in dict.fromkeys(USED.findall(source)):
+            if name not in functions:
+                continue
+            home = chapter_of(functions[name])
+            if ORDER.index(home) > ORDER.index(chapter):
+                said = f"introduced in {home}"
+                assert said in source or said in previous_markdown, \
+                    f"{chapter} calls dl.{name} of {home} without saying '{said}'"
+            elif home == chapter and not name.startswith("check_"):  # checks: not taught, used
+                assert name in shown, f"{chapter} calls dl.{name} before showing its code"
+    mine = {n for n, f in functions.items() if chapter_of(f) == chapter and not n.startswith("check_")}
+    assert not mine - shown, f"{chapter} never shows {sorted(mine - shown)}"
