@@ -1,10 +1,8 @@
-"""Start TensorFlow the way the course needs it: quietly, and with the CPU split if asked.
+"""Start TensorFlow as the course needs it: quietly, with the CPU split when asked.
 
-TensorFlow 2.21 prints a oneDNN notice and absl warnings straight to file descriptor 2 while it
-loads, before ``TF_CPP_MIN_LOG_LEVEL`` acts: in a notebook a red box under the first cell. fd 2
-points at /dev/null for the import only (Python exceptions still surface). Without TensorFlow
-the error says in one line how to install it. ``DCGAN_CPU_DEVICES=N`` splits the CPU into N
-logical devices before TensorFlow's first operation, for ``tf.distribute``, as Appendix A does.
+TensorFlow prints start-up notices straight to file descriptor 2 (a red box in a notebook):
+fd 2 points at /dev/null while it loads. ``DCGAN_CPU_DEVICES=N`` splits the CPU into N
+logical devices before its first operation, for ``tf.distribute`` (as Appendix A does).
 """
 
 from __future__ import annotations
@@ -39,16 +37,15 @@ class TensorFlowMissing(ModuleNotFoundError):
 
 def _tensorflow_missing():
     """The error, and a hook that prints it as one line if nothing catches it (``--help``)."""
-    wheel = "tensorflow==2.21.*"  # macOS and others; on Linux, make install's choice
+    wheel = "tensorflow==2.21.*"  # macOS and others; on Linux, make install's choice:
     if sys.platform.startswith("linux"):
         wheel = f"tensorflow{'[and-cuda]' if shutil.which('nvidia-smi') else '-cpu'}==2.21.*"
     previous = sys.excepthook
 
-    def one_line(kind, err, tb):
-        if isinstance(err, TensorFlowMissing):
-            print(f"error: {err}", file=sys.stderr)
-        else:
-            previous(kind, err, tb)
+    def one_line(kind, err, tb):  # uncaught, the error is one line, not a traceback
+        if not isinstance(err, TensorFlowMissing):
+            return previous(kind, err, tb)
+        print(f"error: {err}", file=sys.stderr)
 
     sys.excepthook = one_line
     return TensorFlowMissing(
@@ -65,8 +62,8 @@ def import_tensorflow():
     devices = os.environ.get("DCGAN_CPU_DEVICES", "").strip() or "1"
     if not devices.isdigit() or int(devices) < 1:
         raise ValueError(
-            f"DCGAN_CPU_DEVICES={devices!r} should be a whole number of logical "
-            "CPU devices, at least 1 (2 to try tf.distribute on one CPU)."
+            f"DCGAN_CPU_DEVICES={devices!r} should be a whole number of logical CPU "
+            "devices, at least 1 (2 to try tf.distribute on one CPU)."
         )
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors too: grappler notices are noise
     with _stderr_silenced():
@@ -77,9 +74,9 @@ def import_tensorflow():
                 raise
             raise _tensorflow_missing() from None
         if int(devices) > 1:
-            cpu = tf.config.list_physical_devices("CPU")[0]
+            parts = [tf.config.LogicalDeviceConfiguration() for _ in range(int(devices))]
             tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(int(devices))]
+                tf.config.list_physical_devices("CPU")[0], parts
             )
         tf.constant(0.0) + 1.0  # first op: some notices appear only now
     return tf

@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from pathlib import Path
@@ -42,15 +41,14 @@ class GANMonitor(keras.callbacks.Callback):
             kind, rng = getattr(self.model, "noise", "normal"), np.random.default_rng(self.seed)
             self.fixed_z = draw_noise(shape, kind, rng)
         images = np.asarray(generator(self.fixed_z, training=False), np.float32)
-        grid = plotting.image_grid(images, self.nrows, self.ncols)
         self.epochs.append(epoch + 1)
         self.samples.append(images)
-        self.frames.append(grid)
+        self.frames.append(plotting.image_grid(images, self.nrows, self.ncols))
         if self.save_dir is not None:
             import imageio.v2 as imageio
 
             self.save_dir.mkdir(parents=True, exist_ok=True)
-            imageio.imwrite(self.save_dir / f"epoch_{epoch + 1:04d}.png", grid)
+            imageio.imwrite(self.save_dir / f"epoch_{epoch + 1:04d}.png", self.frames[-1])
         if self.show:
             plotting.show_images(images, self.nrows, self.ncols, title=f"epoch {epoch + 1}")
 
@@ -62,10 +60,10 @@ class GANMonitor(keras.callbacks.Callback):
 class EpochHistory(keras.callbacks.Callback):
     """One row per epoch of ``fit`` in ``rows``. Defined in Chapter 3.
 
-    A row: ``epoch`` (1-based), the logs (not finite: None), ``steps`` and ``images_seen`` (so
-    far), ``images`` and ``seconds`` (this epoch), ``train_seconds`` (so far), ``complete``.
-    Earlier ``rows`` carry on a resumed run (an epoch cut short becomes one row when done).
-    ``path``: JSON file rewritten each epoch. ``verbose``: one line per epoch (of ``epochs``).
+    A row: ``epoch``, the logs (not finite: None), ``steps`` and ``images_seen`` so far,
+    ``images`` and ``seconds`` of this epoch, ``train_seconds`` so far, ``complete``. Earlier
+    ``rows`` carry on a resumed run (an epoch cut short and finished becomes one row).
+    ``path``: JSON file rewritten each epoch; ``verbose``: print a line per epoch (of ``epochs``).
     """
 
     def __init__(self, batch_size, *, rows=None, path=None, verbose=False, epochs=None):
@@ -74,54 +72,39 @@ class EpochHistory(keras.callbacks.Callback):
         self.epochs, self.rows = epochs, list(rows or [])
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch, self._start, self._shown = epoch + 1, time.perf_counter(), 0.0
-        self._start_steps = int(self.model.g_optimizer.iterations)
-
-    def _say(self, text, end="\n"):
-        total = self.epochs or self.params.get("epochs")
-        total = f"/{total}" if total and total < 10**9 else ""  # not "until the time is up"
-        live = "\r\x1b[K" if sys.stdout.isatty() else ""  # over the progress line
-        print(f"{live}epoch {self._epoch}{total}{text}", end=end, flush=True)
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.verbose and sys.stdout.isatty() and time.perf_counter() - self._shown > 0.5:
-            self._shown = time.perf_counter()
-            self._say(f": batch {batch + 1} of {self.params.get('steps') or '?'}", end="")
+        self._start, self._first = time.perf_counter(), int(self.model.g_optimizer.iterations)
 
     def on_epoch_end(self, epoch, logs=None):
-        seconds = time.perf_counter() - self._start
-        steps = int(self.model.g_optimizer.iterations)
-        images = (steps - self._start_steps) * self.batch_size
+        seconds, steps = time.perf_counter() - self._start, int(self.model.g_optimizer.iterations)
+        images = (steps - self._first) * self.batch_size
         last = self.rows[-1] if self.rows else {"images_seen": 0, "train_seconds": 0.0}
         logs = dict(logs or {})
-        order = [m.name for m in getattr(self.model, "metrics", []) if m.name in logs]
-        order += sorted(set(logs) - set(order))
-        logs = {k: float(logs[k]) if math.isfinite(float(logs[k])) else None for k in order}
-        planned = self.params.get("steps")
+        names = [m.name for m in getattr(self.model, "metrics", []) if m.name in logs]
+        names += sorted(set(logs) - set(names))
+        logs = {k: float(logs[k]) if math.isfinite(float(logs[k])) else None for k in names}
         row = {"epoch": epoch + 1, **logs, "steps": steps, "images": images}
         row.update(images_seen=last["images_seen"] + images, seconds=round(seconds, 3))
         row.update(train_seconds=round(last["train_seconds"] + seconds, 3))
-        row["complete"] = planned is None or steps - self._start_steps >= planned
-        while row["complete"] and self.rows and not self.rows[-1]["complete"]:
-            if self.rows[-1]["epoch"] != row["epoch"]:
-                break
-            part = self.rows.pop()  # the parts of this epoch, cut short
+        row["complete"] = steps - self._first >= (self.params.get("steps") or 0)
+        while row["complete"] and self.rows and self.rows[-1]["epoch"] == row["epoch"]:
+            part = self.rows.pop()  # a part of this epoch, cut short
             row["images"] += part["images"]
             row["seconds"] = round(row["seconds"] + part["seconds"], 3)
         self.rows.append(row)
         if self.path is not None:
             write_json(self.path, self.rows)
         if self.verbose:
-            values = "  ".join(f"{k} {'nan' if row[k] is None else f'{row[k]:.3f}'}" for k in logs)
+            total = self.epochs or self.params.get("epochs")
+            total = f"/{total}" if total and total < 10**9 else ""  # not "until the time is up"
+            values = "  ".join(f"{k} {'nan' if v is None else f'{v:.3f}'}" for k, v in logs.items())
             rate = f"{images} images in {seconds:.1f} s ({images / max(seconds, 1e-9):.0f}/s)"
-            self._say(f"{'' if row['complete'] else ' (cut short)'}: {values}  {rate}")
+            cut = "" if row["complete"] else " (cut short)"
+            print(f"epoch {epoch + 1}{total}{cut}: {values}  {rate}", flush=True)
 
 
 class TimeBudget(keras.callbacks.Callback):
-    """Stop ``fit`` after ``seconds`` of training time. Defined in Chapter 3.
-
-    Checked after every step; work between epochs is not counted. ``used``: the time counted.
-    """
+    """Stop ``fit`` after ``seconds`` of training time, checked after every step (time between
+    epochs is not counted). ``used``: the time counted. Defined in Chapter 3."""
 
     def __init__(self, seconds: float):
         super().__init__()
@@ -139,19 +122,16 @@ class TimeBudget(keras.callbacks.Callback):
 class StopOnSignal(keras.callbacks.Callback):
     """Within ``with``: on SIGINT (Ctrl+C) or SIGTERM, stop ``fit`` after the current step, so
     epoch-end callbacks still run; a second signal raises KeyboardInterrupt. ``received``: the
-    first signal's name, or None.
+    first signal's name, or None. For tests: DCGAN_TEST_SIGNAL="SIGTERM 13 0.01" makes the
+    process send itself SIGTERM 0.01 s after step 13 (tests/test_faults.py)."""
 
-    Test-only fault injection (tests/test_faults.py): with DCGAN_TEST_SIGNAL="SIGTERM 13 0.01"
-    the process sends itself SIGTERM 0.01 s after step 13 (at a chosen point, or in a save).
-    """
-
-    def __init__(self, signals=(signal.SIGINT, signal.SIGTERM)):
+    def __init__(self):
         super().__init__()
-        self.signals, self.received = signals, None
-        self._test = os.environ.get("DCGAN_TEST_SIGNAL", "").split()
+        self.received, self._test = None, os.environ.get("DCGAN_TEST_SIGNAL", "").split()
 
     def __enter__(self):
-        self._previous = {s: signal.signal(s, self._handle) for s in self.signals}
+        signals = (signal.SIGINT, signal.SIGTERM)
+        self._previous = {s: signal.signal(s, self._handle) for s in signals}
         return self
 
     def __exit__(self, *exc):

@@ -28,14 +28,14 @@ def cmd_train(args) -> int:
     jit = {"auto": "auto", "on": True, "off": False}[s["xla"]]
     gan = make_gan(s["model"], **{key: s[key] for key in runs.FIXED}, jit_compile=jit)
     checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
-    resumed = runs.restore(checkpoint, out, run, s, args.from_checkpoint)
+    runs.restore(checkpoint, out, run, args.from_checkpoint, s)
     history = runs.read_history(out / HISTORY_FILE, checkpoint.step)  # later rows: lost work
     done, skip, size = int(checkpoint.epoch), int(checkpoint.epoch_step), s["batch_size"]
     if s["epochs"] is not None and done >= s["epochs"]:
         held = f"{done} complete epochs (step {checkpoint.step}) of '{s['model']}'"
         print(f"{out} already holds {held}; nothing to do. Raise --epochs to train further.")
         return 0
-    run, session = runs.start_session(out, run, s, args.argv, checkpoint, len(images), resumed)
+    run, session = runs.start_session(out, run, s, args.argv, checkpoint, len(images))
     log = EpochHistory(size, rows=history, path=out / HISTORY_FILE, epochs=s["epochs"], verbose=1)
     saver = CheckpointEvery(checkpoint, every=s["checkpoint_every"])
     budget, stopper = TimeBudget(s["seconds"] or math.inf), StopOnSignal()
@@ -66,7 +66,7 @@ def cmd_train(args) -> int:
 def cmd_sample(args) -> int:
     directory, target = Path(args.dir).expanduser(), Path(args.out).expanduser()
     if not directory.is_dir():
-        raise CLIError(f"run directory {directory} does not exist")
+        raise CLIError(f"run directory {directory} does not exist: give one written by 'train'")
     run = runs.read_run(directory)
     if target.suffix != ".npz":
         raise CLIError(f"--out {target} should end in .npz")
@@ -102,26 +102,23 @@ def build_parser() -> argparse.ArgumentParser:
     called = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
     prog = called if called and called not in ("__main__.py", "-c") else "python -m dcgan_lib"
     what = "Train DCGANs on MNIST, sample from them, evaluate samples. MNIST comes from "
-    what += "$DCGAN_MNIST (an .npz in Keras' layout) if set."
-    parser = argparse.ArgumentParser(prog, description=what)
+    parser = argparse.ArgumentParser(prog, description=what + "$DCGAN_MNIST (an .npz) if set.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     what = "train a GAN (or carry on training one) into a directory"
     how = "Train a GAN; run again on the same --out to resume."
     train = sub.add_parser("train", help=what, description=how)
     what = "which generator/discriminator pair (required for a new run)"
     train.add_argument("--model", choices=sorted(MODELS), help=what)
-    what = "run directory (created; resumed if it holds a run)"
-    train.add_argument("--out", required=True, help=what)
-    for key, what in runs.HELP.items():  # the settings kept in run.json
-        kind = runs.SETTINGS[key]  # its types, or the values to choose from
-        kind = {"type": kind[0]} if isinstance(kind[0], type) else {"choices": kind}
-        train.add_argument(runs.option(key), help=what, **kind)
-    what = "stop after this much training time in this session (checked after every step); "
-    train.add_argument("--seconds", type=float, help=what + "progress is saved")
+    train.add_argument("--out", required=True, help="run directory (resumed if it holds a run)")
+    for key, (kinds, what) in runs.SETTINGS.items():  # the settings kept in run.json
+        kind = {"type": kinds[0]} if isinstance(kinds[0], type) else {"choices": kinds}
+        if what is not None:
+            train.add_argument(runs.option(key), help=what, **kind)
+    what = "stop after this much training time in this session (alone: no epoch limit)"
+    train.add_argument("--seconds", type=float, help=what)
     what = "compile the step with XLA (auto: on when a GPU is visible, as Keras does)"
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto", help=what)
-    what = "carry on from the checkpoint ckpt-STEP instead of the newest (when that one is "
-    what += "damaged); the steps after it are trained again"
+    what = "carry on from ckpt-STEP, not the newest (when that one is damaged)"
     train.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)
     what = "generate images from a run's latest checkpoint"
     how = "Write N generated images (key 'images', float32 (N, 28, 28, 1) in [-1, 1]) to an .npz"

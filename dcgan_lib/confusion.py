@@ -26,10 +26,8 @@ def as_counts(cm) -> tuple:
         arr = np.asarray(cm, dtype=np.float64)
         if arr.shape in ((4,), (2, 2)) and np.all(np.isfinite(arr)):
             return tuple(int(v) for v in arr.ravel())
-    raise ValueError(
-        "give confusion counts as a BinaryConfusion, dict(tp=..., fn=..., fp=..., tn=...), "
-        f"a tuple (tp, fn, fp, tn) or a 2x2 table [[TP, FN], [FP, TN]]; got {str(cm)[:80]!r}"
-    )
+    forms = "a BinaryConfusion, dict(tp=, fn=, fp=, tn=), (tp, fn, fp, tn) or [[TP, FN], [FP, TN]]"
+    raise ValueError(f"give confusion counts as {forms}, not {str(cm)[:80]!r}")
 
 
 def _scores(*values) -> list:
@@ -40,10 +38,9 @@ def _scores(*values) -> list:
 
 
 def discriminator_confusion(p_real_on_real, p_real_on_fake, threshold=0.5, *, from_logits=False):
-    """D's verdicts on real and fake images (any shape): a BinaryConfusion. Defined in Chapter 4.
-
-    Judged real: strictly above ``threshold``. Outside [0, 1]: ValueError unless ``from_logits``.
-    """
+    """D's verdicts on real and fake images (any shape), judged real when strictly above
+    ``threshold``: a BinaryConfusion. Outside [0, 1]: ValueError unless ``from_logits``; empty or
+    not finite: ValueError. Defined in Chapter 4."""
     real, fake = _scores(p_real_on_real, p_real_on_fake)
     if from_logits and not 0 < threshold < 1:
         raise ValueError(f"threshold must be a probability in (0, 1), got {threshold}.")
@@ -55,11 +52,9 @@ def discriminator_confusion(p_real_on_real, p_real_on_fake, threshold=0.5, *, fr
 
 
 def binary_metrics(cm) -> dict:
-    """Accuracy, precision, recall, f1, specificity from confusion counts. Defined in Chapter 4.
-
-    (TP + TN) / all, TP / (TP + FP), TP / (TP + FN), 2PR / (P + R), TN / (TN + FP); x / 0 is
-    0.0. ``cm``: any form ``as_counts`` takes; negative or all-zero counts raise ValueError.
-    """
+    """Accuracy, precision, recall, f1, specificity from counts ``cm`` (as ``as_counts`` takes
+    them): (TP + TN) / all, TP / (TP + FP), TP / (TP + FN), 2PR / (P + R), TN / (TN + FP), x / 0
+    being 0.0. Negative or all-zero counts: ValueError. Defined in Chapter 4."""
     tp, fn, fp, tn = counts = as_counts(cm)
     if min(counts) < 0 or sum(counts) == 0:
         raise ValueError(f"confusion counts must be non-negative and not all zero, got {counts}.")
@@ -70,10 +65,8 @@ def binary_metrics(cm) -> dict:
 
 
 def roc_curve(scores_real, scores_fake):
-    """D's ROC curve (fpr, tpr, thresholds), 1-D, (0, 0) to (1, 1). Defined in Chapter 4.
-
-    Real at t when score >= t (any shape); a point per distinct score; AUC: np.trapezoid(tpr, fpr).
-    """
+    """D's ROC curve (fpr, tpr, thresholds), 1-D, from (0, 0) to (1, 1), a point per distinct
+    score (any shape), real at t when >= t; AUC: np.trapezoid(tpr, fpr). Defined in Chapter 4."""
     real, fake = _scores(scores_real, scores_fake)
     order = np.argsort(-np.r_[real, fake], kind="mergesort")  # highest score first
     scores = np.r_[real, fake][order]

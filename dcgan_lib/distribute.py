@@ -44,52 +44,34 @@ def two_cpu_devices():
     speed-up). Raises ``RuntimeError`` saying how, if TensorFlow started without the split.
     """
     cpu = tf.config.list_physical_devices("CPU")[0]
-    current = tf.config.get_logical_device_configuration(cpu)
-    if current is None or len(current) < 2:
+    if len(tf.config.get_logical_device_configuration(cpu) or []) < 2:
         try:
-            tf.config.set_logical_device_configuration(
-                cpu, [tf.config.LogicalDeviceConfiguration() for _ in range(2)]
-            )
+            halves = [tf.config.LogicalDeviceConfiguration() for _ in range(2)]
+            tf.config.set_logical_device_configuration(cpu, halves)
         except RuntimeError as err:
             raise RuntimeError(_SPLIT_HINT) from err
-    return tf.distribute.MirroredStrategy(
-        [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    )
-
-
-def _check_in_scope(strategy, variables, what):
-    for v in variables:
-        if not strategy.extended.variable_created_in_scope(getattr(v, "value", v)):
-            raise ValueError(
-                f"{what} was not created under strategy.scope(): its variables are "
-                "not mirrored on the replicas (build it with make_gan in the scope)"
-            )
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
+    return tf.distribute.MirroredStrategy(devices)
 
 
 def make_distributed_train_step(strategy, gan, *, global_batch_size, seed=None):
     """One :func:`dcgan_lib.gan_step` with the batch split over the replicas. Defined in Appendix A.
 
-    ``gan``: a :class:`dcgan_lib.GAN` made by ``make_gan`` under ``strategy.scope()``
-    (``ValueError`` otherwise). Returns a ``tf.function`` ``step(dist_images, dist_z=None) ->
-    (d_loss, g_loss)``: ``dist_images`` an element of ``strategy.experimental_distribute_dataset``
-    over batches of ``global_batch_size`` images (``drop_remainder=True``); ``dist_z``,
-    distributed the same way, fixes the noise (B, latent_dim), else each replica draws its shard
-    from ``seed``, the step count and its replica id. The losses are means over the global batch.
+    ``gan``: a :class:`dcgan_lib.GAN` made by ``make_gan`` under ``strategy.scope()``. Returns a
+    ``tf.function`` ``step(dist_images, dist_z=None) -> (d_loss, g_loss)``, the means over the
+    global batch: ``dist_images`` comes from ``strategy.experimental_distribute_dataset`` over
+    batches of ``global_batch_size`` (``drop_remainder=True``); ``dist_z`` (B, latent_dim),
+    distributed alike, fixes the noise, else each replica draws its own from ``seed``.
     """
-    global_batch_size = int(global_batch_size)
-    if global_batch_size < strategy.num_replicas_in_sync:
-        raise ValueError(
-            f"global_batch_size ({global_batch_size}) is smaller than the number "
-            f"of replicas ({strategy.num_replicas_in_sync})"
-        )
-    for what, variables in (
-        ("the generator", gan.generator.trainable_variables),
-        ("the discriminator", gan.discriminator.trainable_variables),
-        ("the generator's optimizer", gan.g_optimizer.variables),
-        ("the discriminator's optimizer", gan.d_optimizer.variables),
-    ):
-        _check_in_scope(strategy, variables, what)
-    replicas = strategy.num_replicas_in_sync
+    global_batch_size, replicas = int(global_batch_size), strategy.num_replicas_in_sync
+    if global_batch_size < replicas:
+        raise ValueError(f"global_batch_size {global_batch_size} < {replicas} replicas")
+    for v in gan.weights + gan.g_optimizer.variables + gan.d_optimizer.variables:
+        if not strategy.extended.variable_created_in_scope(getattr(v, "value", v)):
+            raise ValueError(
+                f"{v.path} was not created under strategy.scope(), so it is not "
+                "mirrored on the replicas: build the GAN with make_gan in the scope"
+            )
     base_seed = int(np.random.randint(0, 2**31 - 1)) if seed is None else int(seed)
     step_count = tf.Variable(0, dtype=tf.int64, trainable=False, name="noise_step")
 
@@ -102,16 +84,7 @@ def make_distributed_train_step(strategy, gan, *, global_batch_size, seed=None):
             replica = tf.distribute.get_replica_context().replica_id_in_sync_group
             pair = tf.stack([count, base_seed * replicas + tf.cast(replica, tf.int64)])
             z = draw_noise((tf.shape(real_images)[0], gan.latent_dim), gan.noise, pair)
-        d_loss, g_loss, _, _ = gan_step(
-            gan.generator,
-            gan.discriminator,
-            gan.g_optimizer,
-            gan.d_optimizer,
-            real_images,
-            z,
-            bce=bce,
-            real_label=gan.real_label,
-        )
+        d_loss, g_loss, _, _ = gan_step(*gan.players, real_images, z, bce, gan.real_label)
         return d_loss, g_loss
 
     @tf.function

@@ -1,10 +1,7 @@
-"""Chapter 3: writing the training step yourself with ``tf.GradientTape``.
+"""Chapter 3: the training step written with ``tf.GradientTape``, run by ``fit`` or your loop.
 
-:func:`gan_step` is the one simultaneous D-and-G update of the course. It runs inside
-:class:`GAN` (a ``keras.Model`` whose ``train_step`` calls it, so ``fit`` brings callbacks,
-progress bars and metrics), inside :func:`make_train_step` (a plain ``tf.function`` for your own
-``for`` loop, the TensorFlow tutorial's way) and on each replica of
-:func:`dcgan_lib.make_distributed_train_step`, in Appendix A.
+:func:`gan_step` is the course's one D-and-G update: :class:`GAN`, :func:`make_train_step` and
+Appendix A's distributed step all run it.
 """
 
 from __future__ import annotations
@@ -18,26 +15,22 @@ from .models import MODELS, NOISES, draw_noise, threshold
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
-def gan_step(
-    generator, discriminator, g_optimizer, d_optimizer, real_images, z, *, bce, real_label=1.0
-):
+def gan_step(generator, discriminator, g_optimizer, d_optimizer, real_images, z, bce, real_label):
     """One update of D and one of G, each on its own loss. Defined in Chapter 3.
 
-    ``real_images`` (batch, 28, 28, 1) in [-1, 1]; ``z`` (batch, latent_dim);
-    ``bce(target, output)``: the binary cross-entropy (logits or probabilities, as D outputs).
-    D's loss: real -> ``real_label`` (1, or less for one-sided label smoothing), fake -> 0;
-    G's loss: fake -> 1 (the non-saturating loss). Returns (d_loss, g_loss, real_out, fake_out),
-    D's outputs (batch, 1). With a ``LossScaleOptimizer`` the losses are scaled for the gradients.
+    ``real_images`` (batch, 28, 28, 1) in [-1, 1]; ``z`` (batch, latent_dim); ``bce(target,
+    output)``: binary cross-entropy on D's logits or probabilities. D: real -> ``real_label``
+    (1, or less for one-sided label smoothing), fake -> 0; G: fake -> 1 (non-saturating).
+    Returns (d_loss, g_loss, real_out, fake_out), D's outputs (batch, 1).
     """
     with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
         fake_images = generator(z, training=True)  # (batch, 28, 28, 1)
         real_out = discriminator(real_images, training=True)  # (batch, 1)
         fake_out = discriminator(fake_images, training=True)  # (batch, 1)
-        d_loss = (
-            bce(ops.full_like(real_out, real_label), real_out)  # real -> 1
-            + bce(ops.zeros_like(fake_out), fake_out)
-        )  # fake -> 0
+        d_real = bce(ops.full_like(real_out, real_label), real_out)  # real -> 1
+        d_loss = d_real + bce(ops.zeros_like(fake_out), fake_out)  # fake -> 0
         g_loss = bce(ops.ones_like(fake_out), fake_out)  # G wants "real"
+        # scale_loss: the identity, except for mixed_float16's LossScaleOptimizer
         d_scaled, g_scaled = d_optimizer.scale_loss(d_loss), g_optimizer.scale_loss(g_loss)
     d_vars, g_vars = discriminator.trainable_variables, generator.trainable_variables
     d_optimizer.apply_gradients(zip(d_tape.gradient(d_scaled, d_vars), d_vars))
@@ -48,27 +41,17 @@ def gan_step(
 class GAN(keras.Model):
     """G and D trained together by ``fit``, one :func:`gan_step` per batch. Defined in Chapter 3.
 
-    ``fit`` feeds batches of real images (batch, 28, 28, 1) in [-1, 1]; each step draws z from
-    ``noise`` with the model's own seeded ``SeedGenerator``. ``d_logits``: D outputs logits (else
-    P(real)). Logs per epoch: d_loss, g_loss, d_acc_real and d_acc_fake (share of real / fake
-    images D gets right). Options of Appendix A: ``real_label`` < 1 (one-sided label smoothing)
-    and ``ema_decay``: keep ``ema_generator``, an exponential moving average of G's weights,
-    whose images are usually better than G's (:attr:`sampling_generator`).
+    ``fit`` feeds real images (batch, 28, 28, 1) in [-1, 1]; z comes from ``noise`` and the
+    model's seeded ``SeedGenerator``; ``d_logits``: D outputs logits, else P(real). Logs d_loss,
+    g_loss, d_acc_real, d_acc_fake (share of real / fake images D gets right). Appendix A's
+    options: ``real_label`` < 1 and ``ema_decay`` (keep ``ema_generator``, a moving average of
+    G's weights, whose images are usually better: :attr:`sampling_generator`).
     """
 
-    def __init__(
-        self,
-        generator,
-        discriminator,
-        *,
-        d_logits,
-        noise="normal",
-        seed=None,
-        real_label=1.0,
-        ema_decay=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
+    def __init__(self, generator, discriminator, *, d_logits, noise="normal", **options):
+        seed, real_label = options.pop("seed", None), options.pop("real_label", 1.0)
+        ema_decay = options.pop("ema_decay", None)
+        super().__init__(**options)
         if noise not in NOISES:
             raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
         if not 0.5 < real_label <= 1.0:
@@ -93,6 +76,7 @@ class GAN(keras.Model):
         self.bce = keras.losses.BinaryCrossentropy(from_logits=self.d_logits)
         names = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
         self.trackers = [keras.metrics.Mean(name=n) for n in names]
+        self.players = (self.generator, self.discriminator, g_optimizer, d_optimizer)
 
     @property
     def metrics(self):  # fit resets these every epoch
@@ -106,31 +90,20 @@ class GAN(keras.Model):
             (ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator
         )
         d_loss, g_loss, real_out, fake_out = gan_step(
-            self.generator,
-            self.discriminator,
-            self.g_optimizer,
-            self.d_optimizer,
-            real_images,
-            z,
-            bce=self.bce,
-            real_label=self.real_label,
+            *self.players, real_images, z, self.bce, self.real_label
         )
         if self.ema_generator is not None:
             self._update_ema()
         cut = threshold(self.d_logits)
-        values = (
-            d_loss,
-            g_loss,
-            ops.mean(ops.cast(real_out > cut, "float32")),
-            ops.mean(ops.cast(fake_out <= cut, "float32")),
-        )
-        for tracker, value in zip(self.trackers, values):
+        real_acc = ops.mean(ops.cast(real_out > cut, "float32"))  # reals judged real
+        fake_acc = ops.mean(ops.cast(fake_out <= cut, "float32"))  # fakes judged fake
+        for tracker, value in zip(self.trackers, (d_loss, g_loss, real_acc, fake_acc)):
             tracker.update_state(value)
         return {t.name: t.result() for t in self.trackers}
 
     def _update_ema(self):
-        """average <- decay average + (1 - decay) weight, decay = min(ema_decay, (1 + n) / (10 + n))
-        after n steps (as tf.train.ExponentialMovingAverage): early on it follows G closely."""
+        """average <- decay average + (1 - decay) weight; decay = min(ema_decay, (1 + n) / (10 + n))
+        after n steps, as in tf.train.ExponentialMovingAverage: early on it follows G closely."""
         self.ema_steps.assign_add(1)
         steps = ops.cast(self.ema_steps, "float32")
         decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
@@ -147,15 +120,11 @@ def learning_rates(defaults, learning_rate=None, g_learning_rate=None):
     """(D's, G's) learning rate: ``learning_rate`` alone sets both, even where ``defaults``
     give G a rate of its own; ValueError for a rate that is not positive."""
     d_rate = defaults["learning_rate"] if learning_rate is None else learning_rate
-    if g_learning_rate is None:
-        g_learning_rate = (
-            d_rate if learning_rate is not None else defaults.get("g_learning_rate", d_rate)
-        )
-    if d_rate <= 0 or g_learning_rate <= 0:
-        raise ValueError(
-            f"learning rates must be positive, got {d_rate} (D) and {g_learning_rate} (G)"
-        )
-    return d_rate, g_learning_rate
+    g_rate = defaults.get("g_learning_rate", d_rate) if learning_rate is None else d_rate
+    g_rate = g_rate if g_learning_rate is None else g_learning_rate
+    if d_rate <= 0 or g_rate <= 0:
+        raise ValueError(f"learning rates must be positive, got {d_rate} (D) and {g_rate} (G)")
+    return d_rate, g_rate
 
 
 def make_gan(
@@ -173,18 +142,16 @@ def make_gan(
 ):
     """Build and compile a :class:`GAN` for a name of ``MODELS``. Defined in Chapter 3.
 
-    Two Adam optimizers; settings not given come from ``MODELS[model_name].defaults``
-    (``ema_decay=None`` turns the weight average off; :func:`learning_rates` says how the two
-    rates are set). ``precision``: "float32", "mixed_float16" (GPUs; the optimizers are wrapped
-    in ``LossScaleOptimizer``) or "mixed_bfloat16". ``compile_kwargs`` go to ``compile``, e.g.
-    ``jit_compile=True`` for XLA. Under ``strategy.scope()`` everything is mirrored.
+    Two Adams; what is not given comes from ``MODELS[model_name].defaults`` (``ema_decay=None``:
+    no weight average; rates: :func:`learning_rates`). ``precision``: "float32", "mixed_float16"
+    (GPUs, with loss scaling) or "mixed_bfloat16"; ``compile_kwargs``, e.g. ``jit_compile=True``
+    (XLA), go to ``compile``. Under ``strategy.scope()`` every variable is mirrored.
     """
     if model_name not in MODELS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    spec = MODELS[model_name]
-    defaults = spec.defaults
+    spec, defaults = MODELS[model_name], MODELS[model_name].defaults
     d_rate, g_rate = learning_rates(defaults, learning_rate, g_learning_rate)
     beta_1 = defaults["beta_1"] if beta_1 is None else beta_1
     real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
@@ -195,16 +162,8 @@ def make_gan(
         generator, discriminator = spec.generator(), spec.discriminator()
     finally:
         keras.config.set_dtype_policy(previous)
-    gan = GAN(
-        generator,
-        discriminator,
-        d_logits=spec.logits,
-        noise=noise,
-        seed=seed,
-        real_label=real_label,
-        ema_decay=ema_decay,
-        name=f"{model_name}_gan",
-    )
+    options = dict(seed=seed, real_label=real_label, ema_decay=ema_decay, name=f"{model_name}_gan")
+    gan = GAN(generator, discriminator, d_logits=spec.logits, noise=noise, **options)
     d_opt = keras.optimizers.Adam(d_rate, beta_1=beta_1, name="d_adam")
     g_opt = keras.optimizers.Adam(g_rate, beta_1=beta_1, name="g_adam")
     if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
@@ -215,24 +174,17 @@ def make_gan(
     return gan
 
 
-def make_train_step(
-    generator,
-    discriminator,
-    g_optimizer,
-    d_optimizer,
-    *,
-    d_logits=True,
-    noise="normal",
-    seed=None,
-    tf_function=True,
-    jit_compile=False,
-):
-    """The tutorial's training step as a function: ``step(real_images) -> (d_loss, g_loss)``.
+def make_train_step(generator, discriminator, g_optimizer, d_optimizer, *, d_logits=True, **how):
+    """The tutorial's way: ``step(real_images) -> (d_loss, g_loss)``. Defined in Chapter 3.
 
-    Defined in Chapter 3. Real images (batch, 28, 28, 1) in [-1, 1] in, one :func:`gan_step`
-    done, two scalars out. Wrapped in ``tf.function`` (traced once per batch shape) unless
-    ``tf_function=False`` (eager, op by op); ``jit_compile=True`` asks XLA to compile it.
+    Real images (batch, 28, 28, 1) in [-1, 1] in, one :func:`gan_step` done, two scalars out.
+    ``how``: ``noise`` ("normal"), ``seed`` (None), ``tf_function`` (True: traced once per batch
+    shape; False: eager, op by op) and ``jit_compile`` (False; True asks XLA to compile it).
     """
+    noise, seed = how.pop("noise", "normal"), how.pop("seed", None)
+    tf_function, jit_compile = how.pop("tf_function", True), how.pop("jit_compile", False)
+    if how:
+        raise TypeError(f"make_train_step got unexpected arguments {sorted(how)}")
     if noise not in NOISES:
         raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
     bce = keras.losses.BinaryCrossentropy(from_logits=d_logits)
@@ -241,13 +193,13 @@ def make_train_step(
         if not optimizer.built:
             optimizer.build(model.trainable_variables)  # Adam's slots outside tf.function
 
+    players = (generator, discriminator, g_optimizer, d_optimizer)
+
     def train_step(real_images):
         z = draw_noise(
             (ops.shape(real_images)[0], generator.input_shape[-1]), noise, seed_generator
         )
-        d_loss, g_loss, _, _ = gan_step(
-            generator, discriminator, g_optimizer, d_optimizer, real_images, z, bce=bce
-        )
+        d_loss, g_loss, _, _ = gan_step(*players, real_images, z, bce, 1.0)
         return d_loss, g_loss
 
     return tf.function(train_step, jit_compile=jit_compile) if tf_function else train_step

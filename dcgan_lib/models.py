@@ -1,8 +1,7 @@
-"""Generators and discriminators for 28x28x1 MNIST digits, their noise and their verdicts.
+"""Generators and discriminators for MNIST, their noise and their verdicts.
 
-Every generator maps noise z (batch, latent_dim) to images (batch, 28, 28, 1) in [-1, 1]
-(tanh); every discriminator maps images to (batch, 1): P(real) in (0, 1) for a sigmoid D,
-an unbounded logit for a logit D. :data:`MODELS` names each pair with its training defaults.
+Generators: z (batch, latent_dim) -> images (batch, 28, 28, 1) in [-1, 1]; discriminators:
+images -> (batch, 1), P(real) or a logit. :data:`MODELS` names the pairs.
 """
 
 from __future__ import annotations
@@ -19,19 +18,17 @@ NOISES = ("normal", "uniform")
 
 
 def draw_noise(shape, kind: str = "normal", seed=None):
-    """z ~ N(0, 1) (``kind="normal"``) or U(-1, 1) (``"uniform"``), float32 of ``shape``.
+    """The noise z ~ N(0, 1) (``kind="normal"``) or U(-1, 1) (``"uniform"``), float32 ``shape``.
 
-    ``seed``: a numpy ``Generator`` gives a numpy array (outside a training step); anything
-    ``keras.random`` takes (an int, a ``SeedGenerator``, None) gives a tensor (inside one);
-    a stateless seed tensor of two ints gives ``tf.random.stateless_*`` noise (distributed).
+    ``seed``: a numpy ``Generator`` (a numpy array, outside a step), a stateless seed tensor of
+    two ints (a replica's own noise), or what ``keras.random`` takes (an int, a SeedGenerator).
     """
     if kind not in NOISES:
         raise ValueError(f"noise must be one of {NOISES}, got {kind!r}")
     uniform = kind == "uniform"
     if isinstance(seed, np.random.Generator):
-        if uniform:
-            return seed.uniform(-1.0, 1.0, shape).astype(np.float32)
-        return seed.standard_normal(shape, dtype=np.float32)
+        z = seed.uniform(-1.0, 1.0, shape) if uniform else seed.standard_normal(shape, np.float32)
+        return z.astype(np.float32, copy=False)
     if hasattr(seed, "dtype") and not isinstance(seed, keras.random.SeedGenerator):
         import tensorflow as tf
 
@@ -61,12 +58,10 @@ def generate_batches(generator, n: int, *, noise="normal", seed=0, batch_size=50
 def generate_images(generator, n: int, *, noise="normal", seed=0, batch_size=500):
     """``n`` images of ``generator``: float32 (n, 28, 28, 1) in [-1, 1]. Defined in Chapter 1.
 
-    Noise drawn with numpy from ``seed`` (same seed, same images), fed in batches in
-    inference mode (batch norm uses its moving statistics, dropout is off).
+    The same ``seed`` gives the same images; G runs in inference mode, ``batch_size`` at a time.
     """
-    return np.concatenate(
-        list(generate_batches(generator, n, noise=noise, seed=seed, batch_size=batch_size))
-    )
+    batches = generate_batches(generator, n, noise=noise, seed=seed, batch_size=batch_size)
+    return np.concatenate(list(batches))
 
 
 # --- Chapter 1: the dense GAN ---------------------------------------------------------
@@ -113,22 +108,16 @@ def build_tutorial_generator(latent_dim=LATENT_DIM, negative_slope=0.3):
     """TensorFlow's DCGAN tutorial G: z -> (batch, 28, 28, 1) in [-1, 1]. Defined in Chapter 2.
 
     Dense -> 7x7x256 -> transposed convolutions to 7x7x128, 14x14x64, 28x28x1 (tanh), batch
-    norm and LeakyReLU after each hidden layer. The tutorial's ``LeakyReLU()`` has slope 0.3
+    norm and LeakyReLU after the hidden layers. The tutorial's ``LeakyReLU()`` has slope 0.3
     (DCGAN's paper: 0.2); ``negative_slope=0`` makes it a ReLU.
     """
-    stack = [keras.Input((latent_dim,)), layers.Dense(7 * 7 * 256, use_bias=False)]
-    stack += [layers.BatchNormalization(), layers.LeakyReLU(negative_slope)]
+    bn_act = lambda: [layers.BatchNormalization(), layers.LeakyReLU(negative_slope)]
+    stack = [keras.Input((latent_dim,)), layers.Dense(7 * 7 * 256, use_bias=False), *bn_act()]
     stack += [layers.Reshape((7, 7, 256))]  # (batch, 7, 7, 256)
     for filters, stride in ((128, 1), (64, 2)):  # (batch, 7, 7, 128), (batch, 14, 14, 64)
-        stack += [
-            layers.Conv2DTranspose(filters, 5, strides=stride, padding="same", use_bias=False),
-            layers.BatchNormalization(),
-            layers.LeakyReLU(negative_slope),
-        ]
-    stack += [
-        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")
-    ]  # (batch, 28, 28, 1)
-    return keras.Sequential(stack, name="tutorial_generator")
+        stack += [layers.Conv2DTranspose(filters, 5, stride, "same", use_bias=False), *bn_act()]
+    tanh = layers.Conv2DTranspose(1, 5, 2, "same", use_bias=False, activation="tanh")
+    return keras.Sequential([*stack, tanh], name="tutorial_generator")  # (batch, 28, 28, 1)
 
 
 def build_tutorial_discriminator(negative_slope=0.3, dropout=0.3, batch_norm=False):
@@ -220,8 +209,7 @@ def build_upsample_discriminator(negative_slope=0.2, momentum=0.9):
 def build_fast_generator(latent_dim=64, width=64):
     """Narrow DCGAN G for CPUs: z (batch, 64) -> images in [-1, 1]. Defined in Appendix A.
 
-    Dense -> 7x7x(2 width) -> 4x4 stride-2 transposed convolutions to 14x14xwidth and 28x28x1
-    (tanh); batch norm and ReLU after each hidden layer.
+    Dense -> 7x7x(2 width) -> 4x4 stride-2 transposed convolutions to 14x14xwidth, 28x28x1 (tanh).
     """
     return keras.Sequential(
         [
@@ -249,10 +237,7 @@ def build_fast_discriminator(width=16, depth=3, negative_slope=0.2):
         raise ValueError(f"depth must be at least 1, got {depth}")
     stack = [keras.Input(IMAGE_SHAPE)]
     for i in range(depth):  # (batch, 14, 14, 16) -> (batch, 7, 7, 32) -> (batch, 4, 4, 64)
-        stack += [
-            layers.Conv2D(width * 2**i, 4, strides=2, padding="same"),
-            layers.LeakyReLU(negative_slope),
-        ]
+        stack += [layers.Conv2D(width * 2**i, 4, 2, "same"), layers.LeakyReLU(negative_slope)]
     stack += [layers.Flatten(), layers.Dense(1)]  # (batch, 1024) -> (batch, 1) logit
     return keras.Sequential(stack, name="fast_discriminator")
 

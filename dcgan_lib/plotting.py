@@ -1,5 +1,6 @@
 """Pictures: digit grids, curves, layer tables, GIFs, D's confusion matrix and ROC curve."""
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -14,9 +15,20 @@ _CURVES = (("d_loss", "g_loss"), ("d_accuracy",))
 _CELLS = (("TP", "FN"), ("FP", "TN"))
 
 
+@contextlib.contextmanager  # into the caller's ax, or a new figure's, shown at the end
+def _axes(ax, figsize, title=None, fontsize=10, ncols=1):
+    import matplotlib.pyplot as plt
+
+    drawn = plt.subplots(1, ncols, figsize=figsize, layout="tight")[1] if ax is None else ax
+    yield drawn
+    if title:
+        drawn.set_title(title, fontsize=fontsize)
+    if ax is None:
+        plt.show()
+
+
 def image_grid(images, nrows=4, ncols=4, pad=2) -> np.ndarray:
-    """Images (N, 28, 28[, 1]) in [-1, 1] -> one uint8 grid, ``pad`` black pixels apart; fewer
-    than nrows * ncols images: ValueError. Defined in Chapter 1."""
+    """Images (N, 28, 28[, 1]) in [-1, 1] -> a uint8 grid, ``pad`` px apart; too few: ValueError."""
     images, n = np.asarray(images, np.float32), nrows * ncols
     if len(images) < n:
         raise ValueError(f"need {n} images for a {nrows}x{ncols} grid, got {len(images)}")
@@ -28,28 +40,26 @@ def image_grid(images, nrows=4, ncols=4, pad=2) -> np.ndarray:
 
 def show_images(images, nrows=4, ncols=4, title=None, ax=None, scale=0.6):
     """Draw images (N, 28, 28[, 1]) in [-1, 1] as a grid, white on black. Defined in Chapter 1."""
-    ax, own = _axes(ax, (ncols * scale * 1.1, nrows * scale * 1.1))
-    ax.imshow(image_grid(images, nrows, ncols), cmap="gray", vmin=0, vmax=255)
-    ax.set_axis_off()
-    return _finish(ax, own, title, fontsize=9)
+    with _axes(ax, (ncols * scale * 1.1, nrows * scale * 1.1), title, fontsize=9) as drawn:
+        drawn.imshow(image_grid(images, nrows, ncols), cmap="gray", vmin=0, vmax=255)
+        drawn.set_axis_off()
+    return ax  # None when drawn (and shown) as a figure of its own
 
 
 def plot_history(history, x="iteration", groups=_CURVES, titles=("Losses", "D's accuracy")):
     """Plot a dict of lists against ``x``, a panel per group of keys; keys with "acc" hold
     fractions, drawn in per cent beside guessing's 50%. Defined in Chapter 1."""
-    import matplotlib.pyplot as plt
-
-    _, axes = plt.subplots(1, len(groups), figsize=(5.5 * len(groups), 3.2), layout="tight")
-    for ax, keys, title in zip(np.ravel(axes), groups, titles):
-        accuracy, loss = (all(word in key for key in keys) for word in ("acc", "loss"))
-        for key in keys:
-            values = np.asarray(history[key], float) * (100 if accuracy else 1)
-            ax.plot(history[x], values, marker=".", label=key.replace("_", " "))
-        if accuracy:
-            ax.axhline(50, color="gray", lw=0.8, ls="--", label="50%: guessing")
-        ax.set(xlabel=x, title=title, ylabel="accuracy (%)" if accuracy else "loss" if loss else "")
-        ax.legend(loc="best")
-    _finish(ax, True, None)
+    with _axes(None, (5.5 * len(groups), 3.2), ncols=len(groups)) as axes:
+        for ax, keys, title in zip(np.ravel(axes), groups, titles):
+            accuracy, loss = (all(word in key for key in keys) for word in ("acc", "loss"))
+            for key in keys:
+                values = np.asarray(history[key], float) * (100 if accuracy else 1)
+                ax.plot(history[x], values, marker=".", label=key.replace("_", " "))
+            if accuracy:
+                ax.axhline(50, color="gray", lw=0.8, ls="--", label="50%: guessing")
+            ylabel = "accuracy (%)" if accuracy else "loss" if loss else ""
+            ax.set(xlabel=x, ylabel=ylabel, title=title)
+            ax.legend(loc="best")
 
 
 def layer_table(model) -> str:
@@ -65,33 +75,30 @@ def layer_table(model) -> str:
 
 
 def show_architecture(model, path=None, dpi=60) -> str:
-    """Draw ``model`` with ``keras.utils.plot_model``; without pydot and graphviz, print why
-    and its layer_table (never raises). Returns "diagram" or "text". Defined in Chapter 2."""
+    """Draw ``model`` with ``keras.utils.plot_model``, or, without pydot and graphviz, print why
+    and its layer_table; never raises. Returns "diagram" or "text". Defined in Chapter 2."""
     try:
         target = str(path or Path(tempfile.mkdtemp()) / f"{model.name}.png")
         keras.utils.plot_model(model, to_file=target, show_shapes=True, dpi=dpi)
-        if not Path(target).is_file():
-            raise ImportError("plot_model wrote no file")
+        from IPython.display import Image, display
+
+        display(Image(filename=target))  # OSError when plot_model wrote no file
+        return "diagram"
     except (ImportError, OSError) as err:
         print(f"(no diagram: {str(err).splitlines()[0][:100]}; install pydot and graphviz for one)")
         print(layer_table(model))
         return "text"
-    from IPython.display import Image, display
-
-    display(Image(filename=target))
-    return "diagram"
 
 
 def save_gif(frames, path, *, fps=4.0, scale=2, loop=0) -> Path:
-    """Write frames (uint8 grids or images in [-1, 1]) as a GIF, pixels ``scale`` times larger,
-    ``loop=0`` looping forever; returns the path. No frames: ValueError. Defined in Chapter 3."""
+    """GIF of frames (uint8 grids or [-1, 1] images), ``scale`` x larger; none: ValueError."""
     import imageio.v2 as imageio
 
     if len(frames) == 0:
         raise ValueError("no frames to write: train with a GANMonitor first")
     grids = [np.asarray(f) for f in frames]
     grids = [g if g.dtype == np.uint8 else image_grid(g[None], 1, 1, pad=0) for g in grids]
-    grids = [(g[..., 0] if g.ndim == 3 else g).repeat(scale, 0).repeat(scale, 1) for g in grids]
+    grids = [g.reshape(g.shape[:2]).repeat(scale, 0).repeat(scale, 1) for g in grids]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, grids, duration=1000.0 / fps, loop=loop)
     return Path(path)
@@ -106,75 +113,54 @@ def show_gif(path):
 
 
 def plot_confusion(cm, *, title=None, ax=None, normalize=False, cmap="Blues", class_names=None):
-    """Draw a confusion matrix, rows the truth, columns the verdict: D's counts (any form of
-    ``confusion.as_counts``; cells: name, count, % of row) or a KxK class matrix (as from
-    ``tf.math.confusion_matrix``). Not square or negative: ValueError. Defined in Chapter 4."""
+    """Draw a confusion matrix, rows the truth, columns the verdict: D's counts (cells: name, count,
+    % of row) or a KxK class matrix. Not square or negative: ValueError. Defined in Chapter 4."""
     binary = hasattr(cm, "items") or np.shape(cm) in ((4,), (2, 2))
     table = np.reshape(as_counts(cm), (2, 2)) if binary else np.asarray(cm, dtype=np.int64)
     if table.ndim != 2 or table.shape[0] != table.shape[1] or table.min() < 0:
         raise ValueError(f"a confusion matrix is square with counts >= 0, got shape {table.shape}")
     shares = table / np.maximum(table.sum(axis=1, keepdims=True), 1)  # of each row
     colours = shares if (normalize or not binary) else table / max(table.max(), 1)
-    ax, own = _axes(ax, (3.0, 2.7) if binary else (5.2, 4.9))
-    ax.imshow(colours, cmap=cmap, vmin=0, vmax=1)
     names = [str(c) for c in (range(len(table)) if class_names is None else class_names)]
     ticks = (("judged real", "judged fake"), ("real", "fake")) if binary else (names, names)
     labels = ("D's verdict", "the image is") if binary else ("predicted", "true")
-    ax.set(xticks=range(len(table)), yticks=range(len(table)), xlabel=labels[0], ylabel=labels[1])
-    ax.set(xticklabels=ticks[0], yticklabels=ticks[1])
-    for (i, j), n in np.ndenumerate(table):
-        if binary or n:  # empty cells of a class matrix stay blank
-            text = f"{_CELLS[i][j]}\n{n:,}\n{shares[i, j]:.0%} of row" if binary else f"{n}"
+    with _axes(ax, (3.0, 2.7) if binary else (5.2, 4.9), title) as drawn:
+        drawn.imshow(colours, cmap=cmap, vmin=0, vmax=1)
+        drawn.set(xticks=range(len(table)), yticks=range(len(table)), xticklabels=ticks[0])
+        drawn.set(yticklabels=ticks[1], xlabel=labels[0], ylabel=labels[1])
+        for (i, j), n in np.ndenumerate(table):  # zeros of a class matrix stay blank
+            text = f"{_CELLS[i][j]}\n{n:,}\n{shares[i, j]:.0%} of row" if binary else f"{n or ''}"
             colour = "white" if colours[i, j] > 0.55 else "black"
             size = 9 if binary else 6 if n >= 1000 else 7
-            ax.text(j, i, text, ha="center", va="center", fontsize=size, color=colour)
-    return _finish(ax, own, title)
+            drawn.text(j, i, text, ha="center", va="center", fontsize=size, color=colour)
+    return ax
 
 
 def plot_roc(fpr, tpr, *, auc_value=None, ax=None, label=None, mark=None, title="ROC of D"):
     """Draw a ROC curve (``roc_curve``'s fpr, tpr), ``mark``: one point. Defined in Chapter 4."""
-    ax, own = _axes(ax, (3.6, 3.4))
     auc = "" if auc_value is None else f" (AUC {auc_value:.3f})"
-    ax.plot(fpr, tpr, lw=1.6, label=(label or "D") + auc)
-    ax.plot([0, 1], [0, 1], color="gray", lw=0.8, ls="--", label="guessing (AUC 0.5)")
-    if mark is not None:
-        ax.plot(*mark, "o", color="crimson", ms=6, label="current threshold")
-    ax.set(xlabel="FPR: fakes judged real (Type I)", ylabel="TPR: reals judged real (recall)")
-    ax.legend(fontsize=7, loc="best")
-    return _finish(ax, own, title)
+    with _axes(ax, (3.6, 3.4), title) as drawn:
+        drawn.plot(fpr, tpr, lw=1.6, label=(label or "D") + auc)
+        drawn.plot([0, 1], [0, 1], color="gray", lw=0.8, ls="--", label="guessing (AUC 0.5)")
+        if mark is not None:
+            drawn.plot(*mark, "o", color="crimson", ms=6, label="current threshold")
+        drawn.set(xlabel="FPR: fakes judged real (Type I)", ylabel="TPR, recall: reals judged real")
+        drawn.legend(fontsize=7, loc="best")
+    return ax
 
 
 def plot_class_histogram(counts, *, title=None, ax=None, reference=None, color="tab:orange"):
     """Bar chart of the images in each class; ``reference`` (K counts, e.g. MNIST's) is drawn
     as ticks rescaled to the same total; another K: ValueError. Defined in Chapter 4."""
-    counts = np.asarray(counts, dtype=np.float64).reshape(-1)
-    ref = None if reference is None else np.asarray(reference, dtype=np.float64).reshape(-1)
-    if ref is not None and ref.shape != counts.shape:
+    counts, k = np.ravel(counts).astype(np.float64), np.arange(np.size(counts))
+    ref = counts if reference is None else np.ravel(reference).astype(np.float64)
+    if ref.shape != counts.shape:
         raise ValueError(f"reference has {ref.size} classes, counts {counts.size}")
-    ax, own = _axes(ax, (4.2, 2.8))
-    k = np.arange(len(counts))
-    ax.bar(k, counts, color=color, label="images")
-    if ref is not None:
-        ref = ref * counts.sum() / max(ref.sum(), 1e-12)
-        ax.scatter(k, ref, marker="_", s=300, color="black", label="MNIST's share", zorder=3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))  # off the bars
-    ax.set(xticks=k, xlabel="predicted digit", ylabel="images")
-    return _finish(ax, own, title)
-
-
-def _axes(ax, figsize):
-    """(ax, own): the caller's ``ax`` (drawn into and returned), or a new figure's (shown)."""
-    import matplotlib.pyplot as plt
-
-    own = ax is None
-    return (plt.subplots(figsize=figsize, layout="tight")[1] if own else ax), own
-
-
-def _finish(ax, own, title, fontsize=10):
-    import matplotlib.pyplot as plt
-
-    if title:
-        ax.set_title(title, fontsize=fontsize)
-    if own:
-        plt.show()
-    return None if own else ax
+    with _axes(ax, (4.2, 2.8), title) as drawn:
+        drawn.bar(k, counts, color=color, label="images")
+        if reference is not None:
+            ref = ref * counts.sum() / max(ref.sum(), 1e-12)
+            drawn.scatter(k, ref, marker="_", s=300, color="black", label="MNIST's share", zorder=3)
+            drawn.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1, 1))  # off the bars
+        drawn.set(xticks=k, xlabel="predicted digit", ylabel="images")
+    return ax

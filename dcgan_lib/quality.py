@@ -1,22 +1,18 @@
-"""Sample quality through a fixed MNIST classifier (a small CNN, >= 99% test accuracy, trained
-by ``scripts/train_mnist_classifier.py``). The Fréchet distance between its 128 features of two
-image sets is the course's FID: an MNIST analogue, not comparable with Inception-based FIDs."""
+"""Sample quality through a fixed MNIST classifier (>= 99%, scripts/train_mnist_classifier.py).
+The Fréchet distance of its 128 features is the course's FID: not comparable with Inception's."""
 
 import functools
 from pathlib import Path
 
 import keras
 import numpy as np
-from keras import layers
 
 from .data import file_error, load_mnist, read_npz, to_model_range
 
 __all__ = ["classify", "evaluate_images", "real_data_floor"]
 
 CLASSIFIER_WEIGHTS = Path(__file__).with_name("_data") / "mnist_classifier.npz"
-# Below 1,000 (8 x 128) images the FID says little: the covariance of 128 features is singular
-# for N <= 128 and biased upward until N is many times 128. The CLI warns; compare at 10,000.
-MIN_FID_IMAGES = 1000
+MIN_FID_IMAGES = 1000  # below 8 x 128 features the FID says little (the CLI warns): use 10,000
 _RETRAIN = "Re-create it with `python scripts/train_mnist_classifier.py` (needs DCGAN_MNIST)."
 _SAMPLES_HINT = (
     "Write samples with `python -m dcgan_lib sample RUN --n 10000 --out FILE.npz`, "
@@ -27,14 +23,14 @@ _SAMPLES_HINT = (
 def build_mnist_classifier() -> keras.Model:
     """The classifier, untrained: (N, 28, 28, 1) in [-1, 1] -> probabilities (N, 10)."""
     inputs = keras.Input((28, 28, 1), name="images")
-    x = layers.Conv2D(32, 3, activation="relu", name="conv1")(inputs)  # (N, 26, 26, 32)
-    x = layers.MaxPooling2D(2, name="pool1")(x)  # (N, 13, 13, 32)
-    x = layers.Conv2D(32, 3, activation="relu", name="conv2")(x)  # (N, 11, 11, 32)
-    x = layers.MaxPooling2D(2, name="pool2")(x)  # (N, 5, 5, 32)
-    x = layers.Flatten(name="flatten")(x)  # (N, 800)
-    features = layers.Dense(128, activation="relu", name="features")(x)
-    x = layers.Dropout(0.3, name="dropout")(features)
-    probs = layers.Dense(10, activation="softmax", name="probs")(x)
+    x = keras.layers.Conv2D(32, 3, activation="relu", name="conv1")(inputs)  # (N, 26, 26, 32)
+    x = keras.layers.MaxPooling2D(2, name="pool1")(x)  # (N, 13, 13, 32)
+    x = keras.layers.Conv2D(32, 3, activation="relu", name="conv2")(x)  # (N, 11, 11, 32)
+    x = keras.layers.MaxPooling2D(2, name="pool2")(x)  # (N, 5, 5, 32)
+    x = keras.layers.Flatten(name="flatten")(x)  # (N, 800)
+    features = keras.layers.Dense(128, activation="relu", name="features")(x)
+    x = keras.layers.Dropout(0.3, name="dropout")(features)
+    probs = keras.layers.Dense(10, activation="softmax", name="probs")(x)
     return keras.Model(inputs, probs, name="mnist_classifier")
 
 
@@ -46,7 +42,7 @@ def _weight_keys(model) -> dict:
 @functools.lru_cache(maxsize=4)
 def load_mnist_classifier(path=CLASSIFIER_WEIGHTS) -> keras.Model:
     """The trained classifier, cached: images -> [features (N, 128), probabilities (N, 10)]. A
-    missing or unfit file raises FileNotFoundError or ValueError saying how to re-create it."""
+    missing or unfit file: FileNotFoundError or ValueError saying how to re-create it."""
     stored = read_npz(path, hint=_RETRAIN)
     model = build_mnist_classifier()
     for key, var in _weight_keys(model).items():
@@ -57,7 +53,7 @@ def load_mnist_classifier(path=CLASSIFIER_WEIGHTS) -> keras.Model:
 
 
 def _forward(images, batch_size: int = 500):
-    """(features (N, 128), probs (N, 10)), float64, by batched model calls."""
+    """(features (N, 128) >= 0, probabilities (N, 10)), float64, of images as for classify."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
     x, model = to_model_range(images), load_mnist_classifier()
@@ -65,14 +61,8 @@ def _forward(images, batch_size: int = 500):
     return [np.concatenate([np.asarray(o[k]) for o in out]).astype(np.float64) for k in (0, 1)]
 
 
-def classifier_features(images, batch_size: int = 500) -> np.ndarray:
-    """The classifier's features: float64 (N, 128), >= 0. ``images``: as for classify."""
-    return _forward(images, batch_size)[0]
-
-
 def classify(images, batch_size: int = 500) -> np.ndarray:
     """p(y|x) of digits (N, 28, 28[, 1]): float64 (N, 10), rows sum to 1. Defined in Chapter 4.
-
     ``images``: uint8 0..255 or floats in [-1, 1], else ValueError (see to_model_range)."""
     return _forward(images, batch_size)[1]
 
@@ -86,10 +76,8 @@ def feature_statistics(features):
 
 
 def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
-    """||m_a - m_b||^2 + tr(C_a) + tr(C_b) - 2 tr((C_a^1/2 C_b C_a^1/2)^1/2), the squared Fréchet
-    distance of two Gaussians, by symmetric eigen decompositions. Of classifier features'
-    :func:`feature_statistics`: the course's FID (biased upwards for small N: compare at equal N).
-    """
+    """||m_a - m_b||^2 + tr(C_a + C_b - 2 (C_a^1/2 C_b C_a^1/2)^1/2): the squared Fréchet distance
+    of two Gaussians, by symmetric eigen decompositions (of feature_statistics: the FID)."""
     if np.shape(mean_a) != np.shape(mean_b) or np.shape(cov_a) != np.shape(cov_b):
         raise ValueError(f"feature widths differ: {np.shape(mean_a)} vs {np.shape(mean_b)}.")
     values, vectors = np.linalg.eigh(0.5 * (cov_a + cov_a.T))
@@ -106,13 +94,12 @@ def _reference():
     stored = read_npz(CLASSIFIER_WEIGHTS)
     if "ref_mean" in stored and "ref_cov" in stored:
         return stored["ref_mean"].astype(np.float64), stored["ref_cov"].astype(np.float64)
-    return feature_statistics(classifier_features(load_mnist(verbose=False)[1][0]))
+    return feature_statistics(_forward(load_mnist(verbose=False)[1][0])[0])
 
 
 def classifier_score(probs) -> float:
-    """exp(E_x KL(p(y|x) || p(y))) of probabilities (N, K), in [1, K]: the Inception Score's
-    analogue, high when each image is classified confidently *and* all classes appear equally
-    often (real MNIST test digits: about 9.8)."""
+    """exp(E_x KL(p(y|x) || p(y))) of probabilities (N, K), in [1, K]: high when each image is
+    classified confidently and all classes appear equally often (MNIST test digits: about 9.8)."""
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
         raise ValueError(f"probs must be (N, K) probabilities, N >= 1, K >= 2; got {p.shape}.")
@@ -123,23 +110,16 @@ def classifier_score(probs) -> float:
     return float(np.clip(np.exp(kl.mean()), 1.0, p.shape[1]))
 
 
-def _class_histogram(probs) -> np.ndarray:
-    """Images per predicted class: int64 (K,), summing to N."""
-    p = np.asarray(probs)
-    return np.bincount(p.argmax(axis=1), minlength=p.shape[1]).astype(np.int64)
-
-
-def _class_coverage(probs, min_fraction: float = 0.01) -> int:
-    """Classes given at least ``min_fraction`` of the images (1%: a tenth of a fair share)."""
+def _class_counts(probs, min_fraction: float = 0.01):
+    """(images per predicted class: int64 (K,); how many classes have >= min_fraction of them)."""
     if not 0 < min_fraction <= 1:
         raise ValueError(f"min_fraction must be in (0, 1], got {min_fraction}.")
-    counts = _class_histogram(probs)
-    return int(np.sum(counts >= min_fraction * counts.sum()))
+    counts = np.bincount(np.argmax(probs, axis=1), minlength=np.shape(probs)[1]).astype(np.int64)
+    return counts, int(np.sum(counts >= min_fraction * counts.sum()))
 
 
 class Report(dict):
-    """evaluate_images' result; ``str()`` is two lines, the last e.g.
-    ``fid=1.234 score=9.51 classes=10/10 n=10000``."""
+    """evaluate_images' result; ``str()``: two lines, the last like ``fid=1.234 score=9.51 ...``."""
 
     def __str__(self):
         hist, n, classes = self["class_histogram"], self["n"], self["classes_covered"]
@@ -150,27 +130,24 @@ class Report(dict):
 
 def evaluate_images(images, reference=None, *, batch_size=500, min_fraction=0.01) -> Report:
     """Score digits against the MNIST test set (or ``reference`` images). Defined in Chapter 4.
-
-    ``images``: as for classify, N >= 2 (the FID is biased upward for small N: compare at 10,000).
-    A dict, to ``print`` as a report: fid (lower is better), classifier_score (1..10),
-    classes_covered (0..10, by ``min_fraction``), class_histogram (per predicted digit), n.
-    """
+    ``images`` as for classify, N >= 2 (compare FIDs at equal N: 10,000). A dict to ``print``:
+    fid (lower is better), classifier_score (1..10), classes_covered, class_histogram, n."""
     feats, probs = _forward(images, batch_size)
+    counts, covered = _class_counts(probs, min_fraction)
     if reference is not None:
-        reference = feature_statistics(classifier_features(reference, batch_size))
+        reference = feature_statistics(_forward(reference, batch_size)[0])
     return Report(
         fid=frechet_distance(*feature_statistics(feats), *(reference or _reference())),
         classifier_score=classifier_score(probs),
-        classes_covered=_class_coverage(probs, min_fraction),
-        class_histogram=[int(c) for c in _class_histogram(probs)],
+        classes_covered=covered,
+        class_histogram=[int(c) for c in counts],
         n=len(feats),
     )
 
 
 def evaluate_file(path, **kwargs) -> Report:
-    """:func:`evaluate_images` of the array ``images`` of an ``.npz``, read safely: a missing
-    file raises FileNotFoundError, anything else wrong a one-line ValueError naming it."""
-    path = Path(path).expanduser()
+    """:func:`evaluate_images` of the array ``images`` of an .npz, read safely: a missing file
+    raises FileNotFoundError, anything else wrong a one-line ValueError naming it."""
     arrays = read_npz(path, hint=_SAMPLES_HINT)
     if "images" not in arrays:
         raise file_error(path, f"has no array 'images' (it has {sorted(arrays)}). {_SAMPLES_HINT}")
@@ -183,8 +160,6 @@ def evaluate_file(path, **kwargs) -> Report:
 @functools.lru_cache(maxsize=2)
 def real_data_floor(n: int = 10_000) -> float:
     """FID of the first ``n`` MNIST training digits against the test set. Defined in Chapter 4.
-
-    What a perfect sampler is expected to score with ``n`` images: a yardstick, not a bound (a
-    copy of the test set scores 0). Squared, like the FID: 4 x the floor is twice as far."""
-    feats = classifier_features(load_mnist(verbose=False)[0][0][:n])
+    What a perfect sampler scores with ``n`` images (not a bound); 4 x the floor is twice as far."""
+    feats = _forward(load_mnist(verbose=False)[0][0][:n])[0]
     return frechet_distance(*feature_statistics(feats), *_reference())

@@ -12,16 +12,11 @@ import numpy as np
 
 from .models import build_gan, draw_noise, threshold
 
-HISTORY_KEYS = (
-    "iteration",
-    "d_loss",
-    "d_accuracy",
-    "real_accuracy",
-    "fake_accuracy",
-    "g_loss",
-    "g_accuracy",
-    "seconds",
+# what the loop records at each report; "seconds": training time so far
+HISTORY_KEYS = tuple(
+    "iteration d_loss d_accuracy real_accuracy fake_accuracy g_loss g_accuracy".split()
 )
+HISTORY_KEYS += ("seconds",)
 
 
 def compile_gan(
@@ -37,22 +32,14 @@ def compile_gan(
     """
     logits = bool(getattr(d_loss, "get_config", dict)().get("from_logits", False))
     cut = threshold(logits)
+    accuracy = lambda: keras.metrics.BinaryAccuracy(threshold=cut, name="accuracy")
+    real_accuracy = keras.metrics.Recall(thresholds=cut, name="real_accuracy")  # reals called real
     discriminator.trainable = True
-    discriminator.compile(
-        loss=d_loss,
-        optimizer=d_optimizer or keras.optimizers.Adam(),
-        metrics=[
-            keras.metrics.BinaryAccuracy(threshold=cut, name="accuracy"),
-            keras.metrics.Recall(thresholds=cut, name="real_accuracy"),
-        ],
-    )
+    d_optimizer = d_optimizer or keras.optimizers.Adam()
+    discriminator.compile(d_optimizer, d_loss, metrics=[accuracy(), real_accuracy])
     gan = build_gan(generator, discriminator)
     discriminator.trainable = False
-    gan.compile(
-        loss=d_loss,
-        optimizer=g_optimizer or keras.optimizers.Adam(),
-        metrics=[keras.metrics.BinaryAccuracy(threshold=cut, name="accuracy")],
-    )
+    gan.compile(g_optimizer or keras.optimizers.Adam(), d_loss, metrics=[accuracy()])
     discriminator.trainable = True
     return gan
 
@@ -68,9 +55,7 @@ def train_discriminator_step(discriminator, real_images, fake_images, *, mixed=T
     in G's step, instead of all-real or all-fake batch statistics that give the answer away.
     """
     if len(real_images) != len(fake_images):
-        raise ValueError(
-            f"need as many fakes as real images, got {len(fake_images)} and {len(real_images)}"
-        )
+        raise ValueError(f"need as many fakes as reals, got {len(fake_images)}, {len(real_images)}")
     discriminator.trainable = True
     real_labels = np.ones((len(real_images), 1), np.float32)
     fake_labels = np.zeros((len(fake_images), 1), np.float32)
@@ -79,11 +64,9 @@ def train_discriminator_step(discriminator, real_images, fake_images, *, mixed=T
         fake = discriminator.train_on_batch(fake_images, fake_labels, return_dict=True)
         loss = 0.5 * (float(real["loss"]) + float(fake["loss"]))
         return loss, float(real["accuracy"]), float(fake["accuracy"])
-    out = discriminator.train_on_batch(
-        np.concatenate([real_images, fake_images]),  # (2 batch, ...)
-        np.concatenate([real_labels, fake_labels]),
-        return_dict=True,
-    )
+    images = np.concatenate([real_images, fake_images])  # (2 batch, 28, 28, 1)
+    labels = np.concatenate([real_labels, fake_labels])  # (2 batch, 1)
+    out = discriminator.train_on_batch(images, labels, return_dict=True)
     real_acc = float(out["real_accuracy"])  # recall of the class "real"
     return float(out["loss"]), real_acc, 2.0 * float(out["accuracy"]) - real_acc  # balanced batch
 

@@ -1,7 +1,5 @@
 """A slider on D's decision threshold redrawing its confusion matrix, score histograms and ROC."""
 
-import sys
-
 import numpy as np
 
 from .confusion import binary_metrics, discriminator_confusion, roc_curve
@@ -11,12 +9,8 @@ __all__ = ["threshold_explorer"]
 
 
 def _to_probabilities(scores, from_logits) -> np.ndarray:
-    """D's outputs as P(real), flat float64: a stable sigmoid of logits, else checked."""
+    """D's outputs as P(real), flat float64: a stable sigmoid of logits, else as they are."""
     s = np.asarray(scores, dtype=np.float64).reshape(-1)
-    if s.size == 0 or not np.all(np.isfinite(s)):
-        raise ValueError("D's outputs are empty or hold NaN or infinite values")
-    if not from_logits and (s.min() < 0 or s.max() > 1):
-        raise ValueError("D's outputs are not probabilities in [0, 1]: pass from_logits=True")
     e = np.exp(-np.abs(s))  # <= 1: no overflow
     return np.where(s >= 0, 1 / (1 + e), e / (1 + e)) if from_logits else s
 
@@ -49,29 +43,28 @@ class ThresholdExplorer:
 
     def summary(self) -> str:
         """One line: the threshold, the four counts and the four metrics shown now."""
-        m, c = self.metrics, self.confusion
-        counts = f"threshold {self.threshold:.2f}: TP {c.tp} FN {c.fn} FP {c.fp} TN {c.tn}"
-        rates = f"accuracy {m['accuracy']:.3f} precision {m['precision']:.3f}"
-        return f"{counts} | {rates} recall {m['recall']:.3f} F1 {m['f1']:.3f} | AUC {self.auc:.3f}"
+        counts = " ".join(f"{k.upper()} {n}" for k, n in self.confusion._asdict().items())
+        rates = " ".join(f"{k} {v:.3f}" for k, v in list(self.metrics.items())[:4])
+        return f"threshold {self.threshold:.2f}: {counts} | {rates} | AUC {self.auc:.3f}"
 
     def _redraw(self):
         import matplotlib.pyplot as plt
+        from IPython import get_ipython
         from IPython.display import display
 
-        t, c = self.threshold, self.confusion
         fig, axes = plt.subplots(1, 3, figsize=(11, 3.1), width_ratios=[1, 1.5, 1], layout="tight")
-        plot_confusion(c, ax=axes[0], title=f"D's verdicts at threshold {t:.2f}")
+        plot_confusion(self.confusion, ax=axes[0], title=f"D's verdicts at {self.threshold:.2f}")
         for scores, name in ((self.real, "real"), (self.fake, "fake")):
             axes[1].hist(scores, 40, range=(0, 1), alpha=0.6, label=f"{name} ({scores.size})")
-        axes[1].axvline(t, color="crimson", lw=1.5, label="threshold")
+        axes[1].axvline(self.threshold, color="crimson", lw=1.5, label="threshold")
         axes[1].set(yscale="log", xlabel="D's P(real)", ylabel="images (log scale)")
         axes[1].set_title("right of the line: judged real", fontsize=10)
         axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=3)
-        mark = (c.fp / self.fake.size, c.tp / self.real.size)
+        mark = (self.confusion.fp / self.fake.size, self.confusion.tp / self.real.size)
         plot_roc(self.fpr, self.tpr, auc_value=self.auc, ax=axes[2], mark=mark, title="ROC")
         self.figure, self.redraws = fig, self.redraws + 1
-        if "IPython" in sys.modules and sys.modules["IPython"].get_ipython() is not None:
-            with self.output:  # in a notebook: replace the figure below the slider
+        if get_ipython() is not None:  # in a notebook: replace the figure below the slider
+            with self.output:
                 self.output.clear_output(wait=True)
                 display(fig)
         plt.close(fig)
@@ -86,15 +79,12 @@ class ThresholdExplorer:
 def threshold_explorer(
     p_real_on_real, p_real_on_fake, threshold=0.5, *, from_logits=False, draw=True, **slider
 ) -> ThresholdExplorer:
-    """A slider on D's decision threshold that redraws its confusion matrix. Defined in Chapter 4.
-
-    D's outputs on real and on generated images, any shape: probabilities, or logits with
-    ``from_logits=True``. Moving the slider (or setting ``explorer.slider.value``) redraws the
-    matrix, D's score histograms and ROC point; ``draw=False`` only counts. ``slider``:
-    ``FloatSlider`` options (``continuous_update=True``: redraw while dragging). A threshold
-    outside [0, 1], or D's outputs empty, NaN or not probabilities: ValueError.
-    """
+    """A slider on D's decision threshold redrawing its confusion matrix, score histograms and ROC
+    point (``draw=False``: only counts). D's outputs, any shape: probabilities, or logits with
+    ``from_logits=True``; ``slider``: FloatSlider options. Threshold outside [0, 1], or outputs
+    empty, not finite or not probabilities: ValueError. Defined in Chapter 4."""
     if not (isinstance(threshold, (int, float)) and 0 <= threshold <= 1):
         raise ValueError(f"threshold must be a number in [0, 1], got {threshold!r}")
+    discriminator_confusion(p_real_on_real, p_real_on_fake, from_logits=from_logits)  # checks them
     real, fake = (_to_probabilities(s, from_logits) for s in (p_real_on_real, p_real_on_fake))
     return ThresholdExplorer(real, fake, threshold, draw, slider)

@@ -73,7 +73,7 @@ def test_metrics_swaps_and_means_get_their_hint():
     assert "specificity" in str(dl.check_metrics_answer(cm, recall=0.6))
     assert "harmonic" in str(dl.check_metrics_answer(cm, f1=(40 / 60 + 0.8) / 2))
     mixed = dl.check_metrics_answer(cm, accuracy=0.7, recall=0.5)
-    assert not mixed and "accuracy right" in mixed.message
+    assert not mixed and "(right: accuracy = 0.7000.)" in mixed.message
     with pytest.raises(ValueError):
         dl.check_metrics_answer(cm)
 
@@ -192,7 +192,7 @@ def test_accepts_the_correct_step_under_tf_function():
 def test_refuses_wrong_steps(wrong, says):
     verdict = dl.check_train_step_fix(make_step(**wrong))
     assert not verdict and verdict.message.startswith("Not yet: ") and says in verdict.message
-    assert verdict.message.endswith("to make its own loss smaller.")  # and the hint
+    assert verdict.message.endswith("to its own optimizer, to lower its own loss.")  # the hint
 
 
 def test_a_step_that_raises_is_not_yet():

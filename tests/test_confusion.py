@@ -9,7 +9,12 @@ from dcgan_lib.confusion import BinaryConfusion
 
 
 def test_public_names_are_exported():
-    assert confusion.__all__ == ["discriminator_confusion", "binary_metrics", "roc_curve"]
+    assert confusion.__all__ == [
+        "BinaryConfusion",
+        "discriminator_confusion",
+        "binary_metrics",
+        "roc_curve",
+    ]
     for name in confusion.__all__:
         assert getattr(dl, name) is getattr(confusion, name)
 

@@ -35,7 +35,7 @@ def test_classifier_reaches_99_percent_on_the_full_test_set(mnist):
 
 def test_classifier_is_cached_and_features_have_the_documented_shape(mnist):
     assert quality.load_mnist_classifier() is quality.load_mnist_classifier()
-    feats = quality.classifier_features(mnist[1][0][:7], batch_size=3)
+    feats = quality._forward(mnist[1][0][:7], batch_size=3)[0]
     assert feats.shape == (7, 128) and feats.min() >= 0
     with pytest.raises(ValueError, match="batch_size"):
         dl.classify(mnist[1][0][:7], batch_size=0)
@@ -106,7 +106,7 @@ def test_evaluate_file_and_its_errors(mnist, tmp_path):
 
 def test_input_formats_give_the_same_result(mnist):
     x = mnist[1][0][:50]  # uint8 (50, 28, 28)
-    expected = quality.classifier_features(x)
+    expected = quality._forward(x)[0]
     for variant in (
         x[..., None],
         dl.to_model_range(x),
@@ -114,7 +114,7 @@ def test_input_formats_give_the_same_result(mnist):
         dl.to_model_range(x).astype(np.float64),
         x.astype(np.float32) / 127.5 - 1,
     ):
-        np.testing.assert_allclose(quality.classifier_features(variant), expected, atol=1e-5)
+        np.testing.assert_allclose(quality._forward(variant)[0], expected, atol=1e-5)
     with pytest.raises(ValueError, match="one image"):  # to_model_range checks what goes in
         dl.classify(x[0])
 
@@ -176,11 +176,12 @@ def test_classifier_score_bounds_and_coverage():
     random_probs = rng.dirichlet(np.full(10, 0.3), size=500)
     assert 1.0 <= quality.classifier_score(random_probs) <= 10.0
     two = np.eye(10)[np.r_[np.zeros(99, int), 7]]  # 99 zeros and one 7
-    assert list(quality._class_histogram(two)) == [99, 0, 0, 0, 0, 0, 0, 1, 0, 0]
-    assert quality._class_coverage(two) == 2  # 1% of 100 images is one image
-    assert quality._class_coverage(two, min_fraction=0.05) == 1
+    counts, covered = quality._class_counts(two)
+    assert list(counts) == [99, 0, 0, 0, 0, 0, 0, 1, 0, 0]
+    assert covered == 2  # 1% of 100 images is one image
+    assert quality._class_counts(two, min_fraction=0.05)[1] == 1
     with pytest.raises(ValueError):
-        quality._class_coverage(two, min_fraction=0)
+        quality._class_counts(two, min_fraction=0)
     with pytest.raises(ValueError):
         quality.classifier_score(np.full((3, 10), 0.5))  # rows do not sum to 1
 
