@@ -45,8 +45,9 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# As root (containers, some cloud notebooks) Jupyter needs --allow-root.
 lab: install
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # ruff (pyproject.toml): lint and format check of the library, tests, scripts and notebooks.
 lint: install

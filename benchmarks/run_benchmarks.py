@@ -26,6 +26,7 @@ Figures go to ``BENCHMARKS.md`` and ``benchmarks/quality_vs_time.png``
 ``--smoke`` shrinks everything so that a test can check the script runs; its
 numbers mean nothing and its report says so.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,7 @@ import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 EPOCH_IMAGES = 60_000
-OPTIONS = {            # name -> make_gan keyword arguments
+OPTIONS = {  # name -> make_gan keyword arguments
     "float32": {},
     "XLA": {"jit_compile": True},
     "mixed bfloat16": {"precision": "mixed_bfloat16"},
@@ -63,6 +64,7 @@ OPTIONS = {            # name -> make_gan keyword arguments
 
 # --- the plain tutorial step, written here as the baseline -----------------------
 
+
 def plain_tutorial_trainer(images, batch_size):
     """The TF DCGAN tutorial's recipe in plain TensorFlow: returns ``rate(steps)``, images/s.
 
@@ -70,25 +72,46 @@ def plain_tutorial_trainer(images, batch_size):
     binary cross-entropy on logits, two Adam(1e-4), one ``tf.function`` step
     with two tapes, a ``shuffle(60000).batch(...)`` pipeline.
     """
-    generator = keras.Sequential([
-        keras.Input((100,)),
-        layers.Dense(7 * 7 * 256, use_bias=False), layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Reshape((7, 7, 256)),
-        layers.Conv2DTranspose(128, 5, padding="same", use_bias=False),
-        layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
-        layers.BatchNormalization(), layers.LeakyReLU(),
-        layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh")])
-    discriminator = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(64, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
-        layers.Conv2D(128, 5, strides=2, padding="same"), layers.LeakyReLU(), layers.Dropout(0.3),
-        layers.Flatten(), layers.Dense(1)])
+    generator = keras.Sequential(
+        [
+            keras.Input((100,)),
+            layers.Dense(7 * 7 * 256, use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Reshape((7, 7, 256)),
+            layers.Conv2DTranspose(128, 5, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.LeakyReLU(),
+            layers.Conv2DTranspose(
+                1, 5, strides=2, padding="same", use_bias=False, activation="tanh"
+            ),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(64, 5, strides=2, padding="same"),
+            layers.LeakyReLU(),
+            layers.Dropout(0.3),
+            layers.Conv2D(128, 5, strides=2, padding="same"),
+            layers.LeakyReLU(),
+            layers.Dropout(0.3),
+            layers.Flatten(),
+            layers.Dense(1),
+        ]
+    )
     loss_fn = keras.losses.BinaryCrossentropy(from_logits=True)
     g_opt, d_opt = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     scaled = (images.reshape(-1, 28, 28, 1).astype("float32") - 127.5) / 127.5
-    batches = (tf.data.Dataset.from_tensor_slices(scaled).shuffle(EPOCH_IMAGES)
-               .batch(batch_size, drop_remainder=True).repeat())
+    batches = (
+        tf.data.Dataset.from_tensor_slices(scaled)
+        .shuffle(EPOCH_IMAGES)
+        .batch(batch_size, drop_remainder=True)
+        .repeat()
+    )
     iterator = iter(batches)
 
     @tf.function
@@ -99,18 +122,20 @@ def plain_tutorial_trainer(images, batch_size):
             on_real = discriminator(real, training=True)
             on_fake = discriminator(fake, training=True)
             g_loss = loss_fn(tf.ones_like(on_fake), on_fake)
-            d_loss = loss_fn(tf.ones_like(on_real), on_real) + loss_fn(tf.zeros_like(on_fake), on_fake)
+            d_loss = loss_fn(tf.ones_like(on_real), on_real) + loss_fn(
+                tf.zeros_like(on_fake), on_fake
+            )
         g_vars, d_vars = generator.trainable_variables, discriminator.trainable_variables
         g_opt.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
         d_opt.apply_gradients(zip(d_tape.gradient(d_loss, d_vars), d_vars))
         return d_loss
 
     def rate(steps):
-        float(step(next(iterator)))                   # one untimed step, as the kit's clock does
+        float(step(next(iterator)))  # one untimed step, as the kit's clock does
         start = time.perf_counter()
         for _ in range(steps):
             loss = step(next(iterator))
-        float(loss)                                   # wait for the last step
+        float(loss)  # wait for the last step
         return steps * batch_size / (time.perf_counter() - start)
 
     return rate
@@ -125,23 +150,33 @@ def kit_trainer(images, batch_size, model="tutorial", **options):
 
 # --- the parts -----------------------------------------------------------------------
 
+
 def measure_throughput(images, batch_size, steps, rounds, log):
-    log(f"throughput: kit vs plain tutorial step, batch {batch_size}, {steps} steps x {rounds} rounds")
+    log(
+        f"throughput: kit vs plain tutorial step, batch {batch_size}, {steps} steps x {rounds} rounds"
+    )
     keras.utils.set_random_seed(0)
     plain = plain_tutorial_trainer(images, batch_size)
     kit, _ = kit_trainer(images, batch_size)
-    plain(2)                                          # trace and warm up both
+    plain(2)  # trace and warm up both
     kit(2)
     rates = {"kit": [], "plain": []}
-    for r in range(rounds):                           # alternate, so drifts hit both alike
+    for r in range(rounds):  # alternate, so drifts hit both alike
         order = (("kit", kit), ("plain", plain)) if r % 2 == 0 else (("plain", plain), ("kit", kit))
         for name, rate in order:
             rates[name].append(rate(steps))
         log(f"  round {r + 1}: kit {rates['kit'][-1]:.0f}/s, plain {rates['plain'][-1]:.0f}/s")
     kit_rate, plain_rate = np.median(rates["kit"]), np.median(rates["plain"])
     paired = np.median([k / p for k, p in zip(rates["kit"], rates["plain"])])
-    return {"kit": float(kit_rate), "plain": float(plain_rate), "ratio": float(kit_rate / plain_rate),
-            "paired": float(paired), "rounds": rates, "steps": steps, "batch_size": batch_size}
+    return {
+        "kit": float(kit_rate),
+        "plain": float(plain_rate),
+        "ratio": float(kit_rate / plain_rate),
+        "paired": float(paired),
+        "rounds": rates,
+        "steps": steps,
+        "batch_size": batch_size,
+    }
 
 
 def each_option(images, configs):
@@ -152,7 +187,13 @@ def each_option(images, configs):
         for option, kwargs in OPTIONS.items():
             keras.utils.set_random_seed(0)
             rate, gan = kit_trainer(images, batch_size, model, **kwargs)
-            yield model, option, batch_size, rate, dl.train_flops_per_image(gan.generator, gan.discriminator)
+            yield (
+                model,
+                option,
+                batch_size,
+                rate,
+                dl.train_flops_per_image(gan.generator, gan.discriminator),
+            )
 
 
 def measure_options(images, configs, option_images, max_seconds, log):
@@ -160,15 +201,25 @@ def measure_options(images, configs, option_images, max_seconds, log):
     first measurement shows that they would take over ``max_seconds`` (float16 on a CPU)."""
     rows = []
     for model, option, batch_size, rate, flops in each_option(images, configs):
-        first = rate(1)                               # traces (and compiles, for XLA) first
+        first = rate(1)  # traces (and compiles, for XLA) first
         steps = max(2, min(option_images // batch_size, int(max_seconds * first / batch_size)))
         speed = rate(steps)
         epoch_s = EPOCH_IMAGES / speed
-        rows.append({"model": model, "option": option, "images_per_s": speed, "epoch_s": epoch_s,
-                     "steps": steps, "tflop_epoch": flops * EPOCH_IMAGES / 1e12,
-                     "gflop_s": flops * speed / 1e9})
-        log(f"options: {model:9s} {option:15s} {speed:7.0f} images/s over {steps} steps, "
-            f"epoch {epoch_s:6.1f} s, {flops * speed / 1e9:6.1f} GFLOP/s")
+        rows.append(
+            {
+                "model": model,
+                "option": option,
+                "images_per_s": speed,
+                "epoch_s": epoch_s,
+                "steps": steps,
+                "tflop_epoch": flops * EPOCH_IMAGES / 1e12,
+                "gflop_s": flops * speed / 1e9,
+            }
+        )
+        log(
+            f"options: {model:9s} {option:15s} {speed:7.0f} images/s over {steps} steps, "
+            f"epoch {epoch_s:6.1f} s, {flops * speed / 1e9:6.1f} GFLOP/s"
+        )
     return rows
 
 
@@ -176,11 +227,17 @@ def measure_epochs(images, configs, log):
     """On a GPU: the time of one whole epoch of 60,000 images per configuration and option."""
     rows = []
     for model, option, batch_size, rate, flops in each_option(images, configs):
-        rate(5)                                       # trace, compile, warm up
+        rate(5)  # trace, compile, warm up
         steps = len(images) // batch_size
         seconds = steps * batch_size / rate(steps)
-        rows.append({"model": model, "option": option, "epoch_s": seconds,
-                     "tflop_s": flops * steps * batch_size / seconds / 1e12})
+        rows.append(
+            {
+                "model": model,
+                "option": option,
+                "epoch_s": seconds,
+                "tflop_s": flops * steps * batch_size / seconds / 1e12,
+            }
+        )
         log(f"epoch: {model:9s} {option:15s} {seconds:6.2f} s, {rows[-1]['tflop_s']:.2f} TFLOP/s")
     return rows
 
@@ -200,8 +257,15 @@ def train_through_budgets(gan, images, batch_size, budgets_s, extra_callbacks=No
         clock = dl.TimeBudget(budget - used)
         more = list(extra_callbacks(used, budget)) if extra_callbacks else []
         dataset = dl.resumable_dataset(images, batch_size, seed=0, first_epoch=epoch)
-        history = gan.fit(dataset, epochs=10**9, initial_epoch=epoch, steps_per_epoch=steps_per_epoch,
-                          callbacks=[clock, *more], verbose=0, shuffle=False)
+        history = gan.fit(
+            dataset,
+            epochs=10**9,
+            initial_epoch=epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=[clock, *more],
+            verbose=0,
+            shuffle=False,
+        )
         epoch += len(history.epoch)
         used += clock.used
         yield used
@@ -213,16 +277,29 @@ def measure_quality(images, configs, budgets_s, n_samples, log):
         keras.utils.set_random_seed(0)
         gan = dl.make_gan(model, seed=0)
         batch_size = dl.MODELS[model].defaults["batch_size"]
-        for budget, used in zip(budgets_s, train_through_budgets(gan, images, batch_size, budgets_s)):
+        for budget, used in zip(
+            budgets_s, train_through_budgets(gan, images, batch_size, budgets_s)
+        ):
             samples = dl.generate_images(gan.sampling_generator, n_samples, seed=1)
             result = dl.evaluate_images(samples)
             steps = int(gan.g_optimizer.iterations)
-            rows.append({"model": model, "budget_s": budget, "train_s": used, "steps": steps,
-                         "images_seen": steps * batch_size, "fid": result["fid"],
-                         "classes": result["classes_covered"], "score": result["classifier_score"],
-                         "samples": samples[:64]})
-            log(f"quality: {model:9s} {used:6.0f} s, {steps:6d} steps, fid {result['fid']:7.2f}, "
-                f"{result['classes_covered']}/10 classes, score {result['classifier_score']:.2f}")
+            rows.append(
+                {
+                    "model": model,
+                    "budget_s": budget,
+                    "train_s": used,
+                    "steps": steps,
+                    "images_seen": steps * batch_size,
+                    "fid": result["fid"],
+                    "classes": result["classes_covered"],
+                    "score": result["classifier_score"],
+                    "samples": samples[:64],
+                }
+            )
+            log(
+                f"quality: {model:9s} {used:6.0f} s, {steps:6d} steps, fid {result['fid']:7.2f}, "
+                f"{result['classes_covered']}/10 classes, score {result['classifier_score']:.2f}"
+            )
     return rows
 
 
@@ -230,14 +307,35 @@ def cli_check(seconds, n_samples, images, log):
     """Train, sample and evaluate with the command line, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
-        train = [sys.executable, "-m", "dcgan_lib", "train", "--model", "fast",
-                 "--seconds", f"{seconds:g}", "--out", f"{tmp}/run"]
+        train = [
+            sys.executable,
+            "-m",
+            "dcgan_lib",
+            "train",
+            "--model",
+            "fast",
+            "--seconds",
+            f"{seconds:g}",
+            "--out",
+            f"{tmp}/run",
+        ]
         if images:
             train += ["--images", str(images)]
-        commands = [train,
-                    [sys.executable, "-m", "dcgan_lib", "sample", f"{tmp}/run", "--n", str(n_samples),
-                     "--out", f"{tmp}/samples.npz"],
-                    [sys.executable, "-m", "dcgan_lib", "evaluate", f"{tmp}/samples.npz"]]
+        commands = [
+            train,
+            [
+                sys.executable,
+                "-m",
+                "dcgan_lib",
+                "sample",
+                f"{tmp}/run",
+                "--n",
+                str(n_samples),
+                "--out",
+                f"{tmp}/samples.npz",
+            ],
+            [sys.executable, "-m", "dcgan_lib", "evaluate", f"{tmp}/samples.npz"],
+        ]
         outputs = []
         for command in commands:
             log("cli: " + " ".join(command[1:]).replace(tmp, "RUN"))
@@ -249,12 +347,18 @@ def cli_check(seconds, n_samples, images, log):
     classes = int(re.search(r"classes=(\d+)/", last).group(1))
     session = run["sessions"][-1]
     log(f"cli: {last}")
-    return {"commands": ["python -m " + " ".join(c[2:]).replace(tmp + "/", "") for c in commands],
-            "report": outputs[-1], "fid": fid, "classes": classes,
-            "train_s": session["train_seconds"], "steps": session["end_step"]}
+    return {
+        "commands": ["python -m " + " ".join(c[2:]).replace(tmp + "/", "") for c in commands],
+        "report": outputs[-1],
+        "fid": fid,
+        "classes": classes,
+        "train_s": session["train_seconds"],
+        "steps": session["end_step"],
+    }
 
 
 # --- the report --------------------------------------------------------------------
+
 
 def machine():
     cpu = platform.processor() or platform.machine()
@@ -268,9 +372,17 @@ def machine():
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    return {"cpu": cpu, "cores": usable, "gpus": gpus, "os": platform.platform(),
-            "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__, "dcgan_lib": dl.__version__}
+    return {
+        "cpu": cpu,
+        "cores": usable,
+        "gpus": gpus,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "dcgan_lib": dl.__version__,
+    }
 
 
 def plot(quality, floor, path):
@@ -285,8 +397,12 @@ def plot(quality, floor, path):
         ax.plot([r["train_s"] / 60 for r in rows], [r["fid"] for r in rows], "o-", label=model)
     ax.axhline(floor, color="grey", ls=":", label=f"real-data floor ({floor:.2f})")
     ax.axhline(10 * floor, color="grey", ls="--", label="10 x floor (the fast target)")
-    ax.set(xlabel="training time (minutes)", ylabel="Fréchet distance (classifier features)",
-           yscale="log", title="Sample quality against training time")
+    ax.set(
+        xlabel="training time (minutes)",
+        ylabel="Fréchet distance (classifier features)",
+        yscale="log",
+        title="Sample quality against training time",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -302,95 +418,163 @@ def sample_grid(quality, path):
 
     models = list(dict.fromkeys(r["model"] for r in quality))
     budgets = list(dict.fromkeys(r["budget_s"] for r in quality))
-    fig, axes = plt.subplots(len(models), len(budgets), squeeze=False,
-                             figsize=(2.6 * len(budgets), 2.8 * len(models)))
+    fig, axes = plt.subplots(
+        len(models), len(budgets), squeeze=False, figsize=(2.6 * len(budgets), 2.8 * len(models))
+    )
     for row in quality:
         ax = axes[models.index(row["model"])][budgets.index(row["budget_s"])]
-        ax.imshow(dl.plotting.image_grid(row["samples"], nrows=6, ncols=6), cmap="gray", vmin=0, vmax=255)
-        ax.set_title(f"{row['model']}, {row['train_s'] / 60:.1f} min: fid {row['fid']:.1f}", fontsize=8)
+        ax.imshow(
+            dl.plotting.image_grid(row["samples"], nrows=6, ncols=6), cmap="gray", vmin=0, vmax=255
+        )
+        ax.set_title(
+            f"{row['model']}, {row['train_s'] / 60:.1f} min: fid {row['fid']:.1f}", fontsize=8
+        )
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def report(args, info, throughput, options, epochs, quality, floor, cli, plot_path, grid_path, minutes):
+def report(
+    args, info, throughput, options, epochs, quality, floor, cli, plot_path, grid_path, minutes
+):
     rel = lambda p: os.path.relpath(p, Path(args.out).resolve().parent)  # noqa: E731
     lines = ["# Benchmarks", ""]
     if args.smoke:
-        lines += ["**Smoke run**: everything shrunk so that a test can check the script runs. "
-                  "These numbers mean nothing.", ""]
-    lines += [f"Written by `benchmarks/run_benchmarks.py` on {datetime.date.today()} in "
-              f"{minutes:.0f} minutes. Re-run it whenever a default changes:", "",
-              "```", " ".join(["python benchmarks/run_benchmarks.py", *sys.argv[1:]]), "```", "",
-              "## Machine", "",
-              f"- CPU: {info['cpu']}, {info['cores']} cores usable",
-              f"- GPU: {', '.join(info['gpus']) or 'none'}",
-              f"- {info['os']}; Python {info['python']}, TensorFlow {info['tensorflow']}, "
-              f"Keras {info['keras']}, NumPy {info['numpy']}, dcgan_lib {info['dcgan_lib']}", ""]
+        lines += [
+            "**Smoke run**: everything shrunk so that a test can check the script runs. "
+            "These numbers mean nothing.",
+            "",
+        ]
+    lines += [
+        f"Written by `benchmarks/run_benchmarks.py` on {datetime.date.today()} in "
+        f"{minutes:.0f} minutes. Re-run it whenever a default changes:",
+        "",
+        "```",
+        " ".join(["python benchmarks/run_benchmarks.py", *sys.argv[1:]]),
+        "```",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {info['cpu']}, {info['cores']} cores usable",
+        f"- GPU: {', '.join(info['gpus']) or 'none'}",
+        f"- {info['os']}; Python {info['python']}, TensorFlow {info['tensorflow']}, "
+        f"Keras {info['keras']}, NumPy {info['numpy']}, dcgan_lib {info['dcgan_lib']}",
+        "",
+    ]
     t = throughput
-    lines += ["## 1. The kit's trainer against the tutorial's own step", "",
-              f"The tutorial architecture, batch {t['batch_size']}, {t['steps']} steps a round, "
-              f"the two trainers alternating for {len(t['rounds']['kit'])} rounds (ABBA order); "
-              "each round times its steps after one untimed step (for the kit, inside one `fit` "
-              "call, as in a long run); medians. The plain step is written in the script: the "
-              "tutorial's models, `tf.random.normal` noise, `shuffle(60000).batch(256)`.", "",
-              "| trainer | images/s | rounds |", "|---|---:|---|",
-              f"| kit: `make_gan(\"tutorial\")` + `fit` | {t['kit']:.0f} | "
-              + ", ".join(f"{v:.0f}" for v in t["rounds"]["kit"]) + " |",
-              f"| plain tutorial `train_step` (in the script) | {t['plain']:.0f} | "
-              + ", ".join(f"{v:.0f}" for v in t["rounds"]["plain"]) + " |", "",
-              f"**Ratio kit / plain: {t['ratio']:.2f}** (ratio of the medians; the median of the "
-              f"rounds' own ratios is {t['paired']:.2f}).", ""]
-    lines += ["## 2. Speed options", "",
-              "Images per second of the kit's trainer with each option, timed over "
-              f"{args.option_images:,} images after a warm-up (fewer where one step showed that "
-              f"they would take over {args.option_seconds:g} s: the steps column says how many); "
-              "epoch time is 60,000 images at that rate. FLOP counts are "
-              "the dense and convolution layers' multiply-adds x 2, for G once and D twice, "
-              "backward passes counted as twice the forward.", "",
-              "| model | option | steps timed | images/s | s / epoch | TFLOP / epoch | GFLOP/s achieved |",
-              "|---|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "## 1. The kit's trainer against the tutorial's own step",
+        "",
+        f"The tutorial architecture, batch {t['batch_size']}, {t['steps']} steps a round, "
+        f"the two trainers alternating for {len(t['rounds']['kit'])} rounds (ABBA order); "
+        "each round times its steps after one untimed step (for the kit, inside one `fit` "
+        "call, as in a long run); medians. The plain step is written in the script: the "
+        "tutorial's models, `tf.random.normal` noise, `shuffle(60000).batch(256)`.",
+        "",
+        "| trainer | images/s | rounds |",
+        "|---|---:|---|",
+        f'| kit: `make_gan("tutorial")` + `fit` | {t["kit"]:.0f} | '
+        + ", ".join(f"{v:.0f}" for v in t["rounds"]["kit"])
+        + " |",
+        f"| plain tutorial `train_step` (in the script) | {t['plain']:.0f} | "
+        + ", ".join(f"{v:.0f}" for v in t["rounds"]["plain"])
+        + " |",
+        "",
+        f"**Ratio kit / plain: {t['ratio']:.2f}** (ratio of the medians; the median of the "
+        f"rounds' own ratios is {t['paired']:.2f}).",
+        "",
+    ]
+    lines += [
+        "## 2. Speed options",
+        "",
+        "Images per second of the kit's trainer with each option, timed over "
+        f"{args.option_images:,} images after a warm-up (fewer where one step showed that "
+        f"they would take over {args.option_seconds:g} s: the steps column says how many); "
+        "epoch time is 60,000 images at that rate. FLOP counts are "
+        "the dense and convolution layers' multiply-adds x 2, for G once and D twice, "
+        "backward passes counted as twice the forward.",
+        "",
+        "| model | option | steps timed | images/s | s / epoch | TFLOP / epoch | GFLOP/s achieved |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for r in options:
-        lines.append(f"| {r['model']} | {r['option']} | {r['steps']} | {r['images_per_s']:.0f} | {r['epoch_s']:.1f} "
-                     f"| {r['tflop_epoch']:.2f} | {r['gflop_s']:.1f} |")
+        lines.append(
+            f"| {r['model']} | {r['option']} | {r['steps']} | {r['images_per_s']:.0f} | {r['epoch_s']:.1f} "
+            f"| {r['tflop_epoch']:.2f} | {r['gflop_s']:.1f} |"
+        )
     if epochs:
         peak = args.peak_tflops
-        lines += ["", f"### Whole epochs on the GPU ({', '.join(info['gpus'])})", "",
-                  "One timed epoch of 60,000 images after a warm-up"
-                  + (f"; peak taken as {peak:g} TFLOP/s (`--peak-tflops`)" if peak else "") + ".", "",
-                  "| model | option | s / epoch | TFLOP/s achieved |" + (" % of peak |" if peak else ""),
-                  "|---|---|---:|---:|" + ("---:|" if peak else "")]
+        lines += [
+            "",
+            f"### Whole epochs on the GPU ({', '.join(info['gpus'])})",
+            "",
+            "One timed epoch of 60,000 images after a warm-up"
+            + (f"; peak taken as {peak:g} TFLOP/s (`--peak-tflops`)" if peak else "")
+            + ".",
+            "",
+            "| model | option | s / epoch | TFLOP/s achieved |" + (" % of peak |" if peak else ""),
+            "|---|---|---:|---:|" + ("---:|" if peak else ""),
+        ]
         for r in epochs:
-            lines.append(f"| {r['model']} | {r['option']} | {r['epoch_s']:.2f} | {r['tflop_s']:.2f} |"
-                         + (f" {100 * r['tflop_s'] / peak:.1f} |" if peak else ""))
+            lines.append(
+                f"| {r['model']} | {r['option']} | {r['epoch_s']:.2f} | {r['tflop_s']:.2f} |"
+                + (f" {100 * r['tflop_s'] / peak:.1f} |" if peak else "")
+            )
     else:
-        lines += ["", "No GPU was visible in this run, so these are CPU figures and no GPU epoch was "
-                  "timed. Run the script on a GPU machine: it then also times one whole epoch of "
-                  "60,000 images per configuration and option, and (with `--peak-tflops`) says how "
-                  "far that is from the GPU's arithmetic peak."]
-    lines += ["", "## 3. Sample quality against training time", "",
-              f"Each configuration trained with its defaults (`dcgan_lib.train_on_batch_defaults`) for "
-              f"budgets of {', '.join(f'{b / 60:g}' for b in args.budgets_s)} minutes of training "
-              f"time; at each budget {args.samples:,} samples from the generator the kit samples "
-              f"from (the weight average where there is one) are scored against the MNIST test "
-              f"set. Real-data floor (10,000 training digits against the test set): "
-              f"**{floor:.3f}**; 10 x floor = {10 * floor:.2f}.", "",
-              "| model | budget (min) | training s | steps | images seen | Fréchet distance "
-              "| x floor | classes | classifier score |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            "No GPU was visible in this run, so these are CPU figures and no GPU epoch was "
+            "timed. Run the script on a GPU machine: it then also times one whole epoch of "
+            "60,000 images per configuration and option, and (with `--peak-tflops`) says how "
+            "far that is from the GPU's arithmetic peak.",
+        ]
+    lines += [
+        "",
+        "## 3. Sample quality against training time",
+        "",
+        f"Each configuration trained with its defaults (`dcgan_lib.train_on_batch_defaults`) for "
+        f"budgets of {', '.join(f'{b / 60:g}' for b in args.budgets_s)} minutes of training "
+        f"time; at each budget {args.samples:,} samples from the generator the kit samples "
+        f"from (the weight average where there is one) are scored against the MNIST test "
+        f"set. Real-data floor (10,000 training digits against the test set): "
+        f"**{floor:.3f}**; 10 x floor = {10 * floor:.2f}.",
+        "",
+        "| model | budget (min) | training s | steps | images seen | Fréchet distance "
+        "| x floor | classes | classifier score |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in quality:
-        lines.append(f"| {r['model']} | {r['budget_s'] / 60:g} | {r['train_s']:.0f} | {r['steps']} "
-                     f"| {r['images_seen']:,} | {r['fid']:.2f} | {r['fid'] / floor:.1f} "
-                     f"| {r['classes']}/10 | {r['score']:.2f} |")
-    lines += ["", f"![quality against time]({rel(plot_path)})", "",
-              f"![samples]({rel(grid_path)})", ""]
+        lines.append(
+            f"| {r['model']} | {r['budget_s'] / 60:g} | {r['train_s']:.0f} | {r['steps']} "
+            f"| {r['images_seen']:,} | {r['fid']:.2f} | {r['fid'] / floor:.1f} "
+            f"| {r['classes']}/10 | {r['score']:.2f} |"
+        )
+    lines += [
+        "",
+        f"![quality against time]({rel(plot_path)})",
+        "",
+        f"![samples]({rel(grid_path)})",
+        "",
+    ]
     if cli:
-        lines += ["## 4. The command line", "", "```"] + cli["commands"] + ["```", "",
-                  f"{cli['steps']} steps in {cli['train_s']:.0f} s of training; `evaluate` printed:",
-                  "", "```", cli["report"], "```", "",
-                  f"Fréchet distance {cli['fid']:.2f} = {cli['fid'] / floor:.1f} x the floor, "
-                  f"{cli['classes']}/10 classes.", ""]
+        lines += (
+            ["## 4. The command line", "", "```"]
+            + cli["commands"]
+            + [
+                "```",
+                "",
+                f"{cli['steps']} steps in {cli['train_s']:.0f} s of training; `evaluate` printed:",
+                "",
+                "```",
+                cli["report"],
+                "```",
+                "",
+                f"Fréchet distance {cli['fid']:.2f} = {cli['fid'] / floor:.1f} x the floor, "
+                f"{cli['classes']}/10 classes.",
+                "",
+            ]
+        )
     Path(args.out).write_text("\n".join(lines))
 
 
@@ -432,13 +616,27 @@ def main(argv=None):
     epochs = measure_epochs(images, configs, log) if info["gpus"] and not args.smoke else []
     quality = measure_quality(images, configs, args.budgets_s, args.samples, log)
     floor = dl.real_data_floor()
-    cli = cli_check(args.cli_seconds, args.samples, 5_000 if args.smoke else None, log) \
-        if args.cli_seconds > 0 else None
+    cli = (
+        cli_check(args.cli_seconds, args.samples, 5_000 if args.smoke else None, log)
+        if args.cli_seconds > 0
+        else None
+    )
     Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
     plot(quality, floor, args.plot)
     sample_grid(quality, args.grid)
-    report(args, info, throughput, options, epochs, quality, floor, cli, args.plot, args.grid,
-           (time.perf_counter() - start) / 60)
+    report(
+        args,
+        info,
+        throughput,
+        options,
+        epochs,
+        quality,
+        floor,
+        cli,
+        args.plot,
+        args.grid,
+        (time.perf_counter() - start) / 60,
+    )
     log(f"wrote {args.out}, {args.plot}, {args.grid}")
 
 

@@ -27,6 +27,7 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
 
 Run one at a time on an otherwise idle machine: the budget is wall-clock time.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,9 +37,25 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LOG = ROOT / "benchmarks" / "fast_config_search.jsonl"
-CHOICES = dict(gw=64, dw=32, batch=64, lr=2e-4, glr=0.0, b1=0.5, b2=0.999, smooth=1.0, ema=0.999,
-               anneal=0.0, evals="60,180",
-               recal=0, ddrop=0.0, mbstd=0, ddepth=2, gk=4, sn=0)
+CHOICES = dict(
+    gw=64,
+    dw=32,
+    batch=64,
+    lr=2e-4,
+    glr=0.0,
+    b1=0.5,
+    b2=0.999,
+    smooth=1.0,
+    ema=0.999,
+    anneal=0.0,
+    evals="60,180",
+    recal=0,
+    ddrop=0.0,
+    mbstd=0,
+    ddepth=2,
+    gk=4,
+    sn=0,
+)
 
 
 def parse(pairs):
@@ -91,12 +108,19 @@ def generator_variant(cfg):
     from keras import layers
 
     w, k = cfg["gw"], cfg["gk"]
-    return keras.Sequential([
-        keras.Input((64,)), layers.Dense(7 * 7 * 2 * w, use_bias=False), layers.BatchNormalization(),
-        layers.ReLU(), layers.Reshape((7, 7, 2 * w)),
-        layers.Conv2DTranspose(w, k, strides=2, padding="same", use_bias=False),
-        layers.BatchNormalization(), layers.ReLU(),
-        layers.Conv2DTranspose(1, k, strides=2, padding="same", activation="tanh")])
+    return keras.Sequential(
+        [
+            keras.Input((64,)),
+            layers.Dense(7 * 7 * 2 * w, use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Reshape((7, 7, 2 * w)),
+            layers.Conv2DTranspose(w, k, strides=2, padding="same", use_bias=False),
+            layers.BatchNormalization(),
+            layers.ReLU(),
+            layers.Conv2DTranspose(1, k, strides=2, padding="same", activation="tanh"),
+        ]
+    )
 
 
 def discriminator_variant(cfg):
@@ -107,74 +131,116 @@ def discriminator_variant(cfg):
 
     class MinibatchStddev(layers.Layer):
         """Append one channel: the spread of the batch's features, averaged to one number."""
+
         def call(self, x):
             spread = ops.mean(ops.sqrt(ops.var(x, axis=0) + 1e-8))
             return ops.concatenate([x, ops.ones_like(x[..., :1]) * spread], axis=-1)
 
     w = cfg["dw"]
     wrap = keras.layers.SpectralNormalization if cfg["sn"] else (lambda layer: layer)
-    stack = [keras.Input((28, 28, 1)), wrap(layers.Conv2D(w, 4, strides=2, padding="same")),
-             layers.LeakyReLU(0.2)]
+    stack = [
+        keras.Input((28, 28, 1)),
+        wrap(layers.Conv2D(w, 4, strides=2, padding="same")),
+        layers.LeakyReLU(0.2),
+    ]
     stack += [layers.Dropout(cfg["ddrop"])] if cfg["ddrop"] else []
     stack += [MinibatchStddev()] if cfg["mbstd"] else []
     for depth in range(1, cfg["ddepth"]):
-        stack += [wrap(layers.Conv2D(2 ** depth * w, 4, strides=2, padding="same")), layers.LeakyReLU(0.2)]
+        stack += [
+            wrap(layers.Conv2D(2**depth * w, 4, strides=2, padding="same")),
+            layers.LeakyReLU(0.2),
+        ]
         stack += [layers.Dropout(cfg["ddrop"])] if cfg["ddrop"] else []
     return keras.Sequential(stack + [layers.Flatten(), wrap(layers.Dense(1))])
 
 
 def run(name, cfg, log_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from run_benchmarks import train_through_budgets     # also puts dcgan_lib on the path
+    import keras
+    from run_benchmarks import train_through_budgets  # also puts dcgan_lib on the path
 
     import dcgan_lib as dl
-    import keras
 
     keras.utils.set_random_seed(0)
     generator = dl.build_fast_generator(width=cfg["gw"])
-    discriminator = (discriminator_variant(cfg) if cfg["ddrop"] or cfg["mbstd"] or cfg["sn"]
-                     else dl.build_fast_discriminator(width=cfg["dw"], depth=cfg["ddepth"]))
+    discriminator = (
+        discriminator_variant(cfg)
+        if cfg["ddrop"] or cfg["mbstd"] or cfg["sn"]
+        else dl.build_fast_discriminator(width=cfg["dw"], depth=cfg["ddepth"])
+    )
     if cfg["gk"] != 4:
         generator = generator_variant(cfg)
-    gan = dl.GAN(generator, discriminator, d_logits=True, seed=0, real_label=cfg["smooth"],
-                      ema_decay=cfg["ema"] or None)
+    gan = dl.GAN(
+        generator,
+        discriminator,
+        d_logits=True,
+        seed=0,
+        real_label=cfg["smooth"],
+        ema_decay=cfg["ema"] or None,
+    )
     adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
     gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))
     (x_train, _), _ = dl.load_mnist(verbose=False)
     budgets = [float(t) for t in cfg["evals"].split(",")]
-    anneal = ((lambda start, end: [anneal_callback(gan, start, end, cfg["anneal"])])
-              if cfg["anneal"] else None)          # learning rates fall over each budget's segment
+    anneal = (
+        (lambda start, end: [anneal_callback(gan, start, end, cfg["anneal"])])
+        if cfg["anneal"]
+        else None
+    )  # learning rates fall over each budget's segment
     rows = []
     for used in train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal):
         steps = int(gan.g_optimizer.iterations)
-        row = {"seconds": round(used), "steps": steps, "images_per_s": round(steps * cfg["batch"] / used)}
+        row = {
+            "seconds": round(used),
+            "steps": steps,
+            "images_per_s": round(steps * cfg["batch"] / used),
+        }
         scored = [("G", gan.generator), ("average", gan.ema_generator)]
         if cfg["recal"] and gan.ema_generator is not None:
             scored.append(("recalibrated", recalibrated(gan.ema_generator, cfg["recal"])))
         for which, g in scored:
             if g is not None:
                 r = dl.evaluate_images(dl.generate_images(g, 10_000, seed=1))
-                row[which] = [round(r["fid"], 2), r["classes_covered"], round(r["classifier_score"], 2)]
+                row[which] = [
+                    round(r["fid"], 2),
+                    r["classes_covered"],
+                    round(r["classifier_score"], 2),
+                ]
         rows.append(row)
         print(name, row, flush=True)
     with open(log_path, "a") as log:
-        log.write(json.dumps({"name": name, "when": time.strftime("%Y-%m-%d %H:%M"),
-                              "choices": cfg, "results": rows}) + "\n")
+        log.write(
+            json.dumps(
+                {
+                    "name": name,
+                    "when": time.strftime("%Y-%m-%d %H:%M"),
+                    "choices": cfg,
+                    "results": rows,
+                }
+            )
+            + "\n"
+        )
 
 
 def table(log_path):
-    print("| run | choices (differing from the first run's) | at s | steps | images/s "
-          "| fid G | fid average | classes | score |")
+    print(
+        "| run | choices (differing from the first run's) | at s | steps | images/s "
+        "| fid G | fid average | classes | score |"
+    )
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     entries = [json.loads(line) for line in Path(log_path).read_text().splitlines() if line.strip()]
-    base = {**CHOICES, **entries[0]["choices"]} if entries else {}   # older lines lack newer keys
+    base = {**CHOICES, **entries[0]["choices"]} if entries else {}  # older lines lack newer keys
     for e in entries:
         choices = {**CHOICES, **e["choices"]}
-        diff = ", ".join(f"{k}={v}" for k, v in choices.items() if base.get(k) != v and k != "evals")
+        diff = ", ".join(
+            f"{k}={v}" for k, v in choices.items() if base.get(k) != v and k != "evals"
+        )
         for r in e["results"]:
             avg = r.get("average", [None, None, None])
-            print(f"| {e['name']}{' *' if e.get('note') else ''} | {diff or 'baseline'} | {r['seconds']} | {r['steps']} | {r['images_per_s']} "
-                  f"| {r['G'][0]} | {avg[0]} | {(avg[1] or r['G'][1])}/10 | {avg[2] or r['G'][2]} |")
+            print(
+                f"| {e['name']}{' *' if e.get('note') else ''} | {diff or 'baseline'} | {r['seconds']} | {r['steps']} | {r['images_per_s']} "
+                f"| {r['G'][0]} | {avg[0]} | {(avg[1] or r['G'][1])}/10 | {avg[2] or r['G'][2]} |"
+            )
     notes = sorted({e["note"] for e in entries if e.get("note")})
     for note in notes:
         print(f"\n\\* {note}")
@@ -185,7 +251,7 @@ if __name__ == "__main__":
     log = DEFAULT_LOG
     if "--log" in args:
         i = args.index("--log")
-        log, args = Path(args[i + 1]), args[:i] + args[i + 2:]
+        log, args = Path(args[i + 1]), args[:i] + args[i + 2 :]
     if args[:1] == ["--table"]:
         table(log)
     elif not args or args[0].startswith("-"):

@@ -22,6 +22,7 @@ slides/template/offline.html.j2. Finally each deck is audited: no http(s) URL fo
 sheet, font or image, and every local file it refers to exists; the build fails otherwise. A
 built folder works from file:// (double-click a deck) and needs no network.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,15 +43,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SLIDES = ROOT / "slides"
-VENDOR = SLIDES / "vendor"                       # package.json + package-lock.json (committed)
-NODE_MODULES = VENDOR / "node_modules"           # installed by `npm ci` (ignored by git)
+VENDOR = SLIDES / "vendor"  # package.json + package-lock.json (committed)
+NODE_MODULES = VENDOR / "node_modules"  # installed by `npm ci` (ignored by git)
 TEMPLATE = SLIDES / "template" / "offline.html.j2"
 NOTES = SLIDES / "notes"
 DEFAULT_OUT = SLIDES / "build"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 
 HIDE_TAG = "slides-hide-input"
-NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"           # nbval's marker: left off the slides
+NBVAL_MARK = "# NBVAL_CHECK_OUTPUT"  # nbval's marker: left off the slides
 # Code cells shown by their output only, by the start of their first line of code (comments and
 # blank lines are passed over). Notes files add to this list with `hide_input:`.
 DEFAULT_HIDE_INPUT = ("dl.show_source(", "import ", "from ")
@@ -83,9 +84,9 @@ ASSETS = [
 NBCONVERT_CONFIG = {
     "SlidesExporter": {
         "reveal_url_prefix": "lib/reveal.js",
-        "reveal_theme": "white",             # its fonts ship with reveal.js ("simple" imports Google Fonts)
+        "reveal_theme": "white",  # its fonts ship with reveal.js ("simple" imports Google Fonts)
         "reveal_transition": "none",
-        "reveal_scroll": True,               # long slides scroll instead of being cut off
+        "reveal_scroll": True,  # long slides scroll instead of being cut off
         "reveal_number": "c/t",
         "reveal_width": "1280",
         "reveal_height": "760",
@@ -105,6 +106,7 @@ NBCONVERT_CONFIG = {
 # JavaScript from the npm registry, pinned
 # ---------------------------------------------------------------------------------------------
 
+
 def pinned_packages() -> dict[str, str]:
     return json.loads((VENDOR / "package.json").read_text())["dependencies"]
 
@@ -120,21 +122,40 @@ def vendor_is_current() -> bool:
 def install_vendor(quiet: bool = False) -> None:
     """`npm ci` the pinned packages into slides/vendor/node_modules unless already there."""
     VENDOR.mkdir(exist_ok=True)
-    with open(VENDOR / ".install.lock", "w") as lock:       # make slides and make test at once
+    with open(VENDOR / ".install.lock", "w") as lock:  # make slides and make test at once
         fcntl.flock(lock, fcntl.LOCK_EX)
         if vendor_is_current():
             return
         npm = shutil.which("npm")
         if npm is None:
-            sys.exit("build_slides: npm is needed once to install reveal.js, require.js, jQuery and "
-                     "MathJax (apt-get install npm, or Node.js from nodejs.org)")
+            sys.exit(
+                "build_slides: npm is needed once to install reveal.js, require.js, jQuery and "
+                "MathJax (apt-get install npm, or Node.js from nodejs.org)"
+            )
         if not quiet:
-            print("build_slides: installing", ", ".join(f"{n}@{v}" for n, v in pinned_packages().items()),
-                  "with npm ci", flush=True)
-        subprocess.run([npm, "ci", "--prefix", str(VENDOR), "--ignore-scripts", "--no-audit",
-                        "--no-fund", "--loglevel=error"], check=True)
+            print(
+                "build_slides: installing",
+                ", ".join(f"{n}@{v}" for n, v in pinned_packages().items()),
+                "with npm ci",
+                flush=True,
+            )
+        subprocess.run(
+            [
+                npm,
+                "ci",
+                "--prefix",
+                str(VENDOR),
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ],
+            check=True,
+        )
         if not vendor_is_current():
-            sys.exit("build_slides: npm ci did not install the versions slides/vendor/package.json pins")
+            sys.exit(
+                "build_slides: npm ci did not install the versions slides/vendor/package.json pins"
+            )
 
 
 def copy_assets(lib: Path) -> None:
@@ -153,12 +174,16 @@ def copy_assets(lib: Path) -> None:
 # Notebooks -> presentation copies
 # ---------------------------------------------------------------------------------------------
 
+
 def load_notes(notebook: Path) -> dict:
     """The notes file of a notebook: {"notes": {heading: text}, "hide_input": [prefix, ...]}."""
     path = NOTES / f"{notebook.stem}.yml"
     data = yaml.safe_load(path.read_text()) if path.is_file() else None
     data = data or {}
-    return {"notes": dict(data.get("notes") or {}), "hide_input": list(data.get("hide_input") or [])}
+    return {
+        "notes": dict(data.get("notes") or {}),
+        "hide_input": list(data.get("hide_input") or []),
+    }
 
 
 def first_code_line(source: str) -> str:
@@ -185,11 +210,11 @@ def presentation_copy(nb, spec: dict) -> tuple[object, list[str]]:
     A note's key is a heading (its start is enough: "## Theory" matches "## Theory: a game of two
     networks"); the note goes after the first markdown cell holding such a heading line.
     """
-    nb = nbformat.from_dict(json.loads(json.dumps(nb)))           # deep copy
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))  # deep copy
     hide = tuple(DEFAULT_HIDE_INPUT) + tuple(spec["hide_input"])
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.source.startswith(NBVAL_MARK):   # test machinery
-            cell.source = cell.source[len(NBVAL_MARK):].lstrip("\n")
+        if cell.cell_type == "code" and cell.source.startswith(NBVAL_MARK):  # test machinery
+            cell.source = cell.source[len(NBVAL_MARK) :].lstrip("\n")
         if cell.cell_type == "code" and first_code_line(cell.source).startswith(hide):
             tags = cell.metadata.setdefault("tags", [])
             if HIDE_TAG not in tags:
@@ -237,7 +262,7 @@ def deck_title(nb, fallback: str) -> str:
 # Audit: nothing from the network, nothing missing
 # ---------------------------------------------------------------------------------------------
 
-REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)        # http://, https://, //host, ...
+REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.I)  # http://, https://, //host, ...
 CSS_URL = re.compile(r"""url\(\s*['"]?([^'")]+?)['"]?\s*\)|@import\s+['"]([^'"]+)['"]""", re.I)
 REQUIRE_MODULES = re.compile(r"require\(\s*\{[^}]*\}\s*,\s*\[([^\]]*)\]", re.S)
 
@@ -245,9 +270,19 @@ REQUIRE_MODULES = re.compile(r"require\(\s*\{[^}]*\}\s*,\s*\[([^\]]*)\]", re.S)
 class _Refs(HTMLParser):
     """Collect what a page loads by itself: scripts, style sheets, images, media, inline CSS."""
 
-    LOADS = {("script", "src"), ("link", "href"), ("img", "src"), ("source", "src"),
-             ("video", "src"), ("audio", "src"), ("iframe", "src"), ("embed", "src"),
-             ("object", "data"), ("input", "src"), ("video", "poster")}
+    LOADS = {
+        ("script", "src"),
+        ("link", "href"),
+        ("img", "src"),
+        ("source", "src"),
+        ("video", "src"),
+        ("audio", "src"),
+        ("iframe", "src"),
+        ("embed", "src"),
+        ("object", "data"),
+        ("input", "src"),
+        ("video", "poster"),
+    }
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -261,7 +296,13 @@ class _Refs(HTMLParser):
         for t, a in self.LOADS:
             if tag == t and attrs.get(a):
                 if tag == "link" and not set((attrs.get("rel") or "").lower().split()) & {
-                        "stylesheet", "icon", "preload", "modulepreload", "prefetch", "manifest"}:
+                    "stylesheet",
+                    "icon",
+                    "preload",
+                    "modulepreload",
+                    "prefetch",
+                    "manifest",
+                }:
                     continue
                 self.refs.append((f"<{tag} {a}>", attrs[a]))
         if attrs.get("srcset"):
@@ -283,7 +324,9 @@ class _Refs(HTMLParser):
 
 
 def _is_local(url: str) -> bool:
-    return not REMOTE.match(url) and not url.lower().startswith(("data:", "blob:", "about:", "javascript:"))
+    return not REMOTE.match(url) and not url.lower().startswith(
+        ("data:", "blob:", "about:", "javascript:")
+    )
 
 
 def _local_path(base: Path, url: str) -> Path:
@@ -301,7 +344,7 @@ def audit_deck(deck: Path) -> list[str]:
     refs = list(parser.refs)
     for css in parser.inline_css:
         refs += [("inline CSS url()", u) for u in _css_refs(css)]
-    for js in parser.inline_js:                          # the deck's require([...]) of reveal.js
+    for js in parser.inline_js:  # the deck's require([...]) of reveal.js
         for group in REQUIRE_MODULES.findall(js):
             refs += [("require()", m) for m in re.findall(r"""["']([^"']+)["']""", group)]
     problems = []
@@ -318,7 +361,7 @@ def audit_deck(deck: Path) -> list[str]:
         if not path.is_file():
             problems.append(f"{where}: {kind} {url} is missing ({path})")
             return
-        if path.suffix == ".css" and path not in seen_css:     # fonts and imports of a style sheet
+        if path.suffix == ".css" and path not in seen_css:  # fonts and imports of a style sheet
             seen_css.add(path)
             for inner in _css_refs(path.read_text(encoding="utf-8", errors="replace")):
                 check("url() in " + path.name, inner, path.parent, where)
@@ -332,6 +375,7 @@ def audit_deck(deck: Path) -> list[str]:
 # Build
 # ---------------------------------------------------------------------------------------------
 
+
 def chapter_notebooks() -> list[Path]:
     return sorted((ROOT / "notebooks").glob(NOTEBOOK_GLOB))
 
@@ -339,9 +383,11 @@ def chapter_notebooks() -> list[Path]:
 def write_index(out: Path, decks: list[dict]) -> None:
     rows = "\n".join(
         f'  <li><a href="{html.escape(d["deck"])}">{html.escape(d["title"])}</a> '
-        f'<small>({d["slides"]["total"]} slides, from {html.escape(d["notebook"])})</small></li>'
-        for d in decks)
-    (out / "index.html").write_text(f"""<!DOCTYPE html>
+        f"<small>({d['slides']['total']} slides, from {html.escape(d['notebook'])})</small></li>"
+        for d in decks
+    )
+    (out / "index.html").write_text(
+        f"""<!DOCTYPE html>
 <html lang="en">
 <head><meta charset="utf-8"><title>DCGAN course: slides</title>
 <style>body {{ font: 18px/1.5 system-ui, sans-serif; max-width: 46em; margin: 3em auto; }}</style>
@@ -355,7 +401,9 @@ def write_index(out: Path, decks: list[dict]) -> None:
 <kbd>Esc</kbd> an overview. Everything loads from this folder: no network needed.</p>
 </body>
 </html>
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
 
 
 def build(notebooks: list[Path], out: Path, quiet: bool = False) -> list[dict]:
@@ -375,28 +423,50 @@ def build(notebooks: list[Path], out: Path, quiet: bool = False) -> list[dict]:
             spec = load_notes(path)
             shown, unmatched = presentation_copy(nb, spec)
             title = deck_title(nb, path.stem)
-            shown.metadata["title"] = title                  # the deck's <title>
+            shown.metadata["title"] = title  # the deck's <title>
             for key in unmatched:
-                print(f"build_slides: warning: {path.name}: no heading {key!r} for its speaker note",
-                      file=sys.stderr)
+                print(
+                    f"build_slides: warning: {path.name}: no heading {key!r} for its speaker note",
+                    file=sys.stderr,
+                )
             copy = tmp / path.name
             nbformat.write(shown, copy)
             copies.append(copy)
-            manifest.append({
-                "notebook": str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path),
-                "deck": f"{path.stem}.slides.html",
-                "title": title,
-                "slides": expected_slides(nb),
-                "notes": len(spec["notes"]) - len(unmatched),
-            })
+            manifest.append(
+                {
+                    "notebook": str(path.relative_to(ROOT))
+                    if path.is_relative_to(ROOT)
+                    else str(path),
+                    "deck": f"{path.stem}.slides.html",
+                    "title": title,
+                    "slides": expected_slides(nb),
+                    "notes": len(spec["notes"]) - len(unmatched),
+                }
+            )
         config = tmp / "nbconvert_config.json"
         config.write_text(json.dumps(NBCONVERT_CONFIG))
-        cmd = [sys.executable, "-m", "nbconvert", "--to", "slides",        # = jupyter nbconvert
-               "--config", str(config), "--template-file", str(TEMPLATE),
-               "--output-dir", str(out), *map(str, copies)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "nbconvert",
+            "--to",
+            "slides",  # = jupyter nbconvert
+            "--config",
+            str(config),
+            "--template-file",
+            str(TEMPLATE),
+            "--output-dir",
+            str(out),
+            *map(str, copies),
+        ]
         if not quiet:
-            print("build_slides: jupyter nbconvert --to slides", " ".join(c.name for c in copies),
-                  "->", out, flush=True)
+            print(
+                "build_slides: jupyter nbconvert --to slides",
+                " ".join(c.name for c in copies),
+                "->",
+                out,
+                flush=True,
+            )
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
             sys.exit(f"build_slides: nbconvert failed:\n{result.stdout}{result.stderr}")
@@ -406,25 +476,37 @@ def build(notebooks: list[Path], out: Path, quiet: bool = False) -> list[dict]:
     problems = [p for d in manifest for p in audit_deck(out / d["deck"])]
     problems += audit_deck(out / "index.html")
     if problems:
-        sys.exit("build_slides: the decks would need the network or miss files:\n  " +
-                 "\n  ".join(problems))
+        sys.exit(
+            "build_slides: the decks would need the network or miss files:\n  "
+            + "\n  ".join(problems)
+        )
     if not quiet:
         for d in manifest:
-            print(f"  {d['deck']}: {d['slides']['total']} slides "
-                  f"({d['slides']['horizontal']} across), {d['notes']} speaker notes")
+            print(
+                f"  {d['deck']}: {d['slides']['total']} slides "
+                f"({d['slides']['horizontal']} across), {d['notes']} speaker notes"
+            )
         print(f"build_slides: open {out / 'index.html'} (works offline, from file://)")
     return manifest
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help=f"notebooks to build (default: notebooks/{NOTEBOOK_GLOB})")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (slides/build)")
-    parser.add_argument("--audit-only", action="store_true",
-                        help="only audit the decks already in --out")
-    parser.add_argument("--install-only", action="store_true",
-                        help="only install the pinned JavaScript packages")
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help=f"notebooks to build (default: notebooks/{NOTEBOOK_GLOB})",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=DEFAULT_OUT, help="output folder (slides/build)"
+    )
+    parser.add_argument(
+        "--audit-only", action="store_true", help="only audit the decks already in --out"
+    )
+    parser.add_argument(
+        "--install-only", action="store_true", help="only install the pinned JavaScript packages"
+    )
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     if args.install_only:
@@ -433,9 +515,13 @@ def main(argv=None) -> int:
     if args.audit_only:
         decks = sorted(args.out.glob("*.slides.html"))
         problems = [p for d in decks for p in audit_deck(d)]
-        print("\n".join(problems) or f"{len(decks)} decks: nothing from the network, nothing missing")
+        print(
+            "\n".join(problems) or f"{len(decks)} decks: nothing from the network, nothing missing"
+        )
         return 1 if problems or not decks else 0
-    build([p.resolve() for p in args.notebooks] or chapter_notebooks(), args.out.resolve(), args.quiet)
+    build(
+        [p.resolve() for p in args.notebooks] or chapter_notebooks(), args.out.resolve(), args.quiet
+    )
     return 0
 
 

@@ -9,12 +9,13 @@ cells are in sync.
     python scripts/sync_colab_cells.py          # rewrite the cells
     python scripts/sync_colab_cells.py --check  # exit 1 if any is stale
 """
+
 import argparse
 import sys
-import tomllib
 from pathlib import Path
 
 import nbformat
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -28,16 +29,18 @@ def colab_cell_source() -> str:
         "# (Written by scripts/sync_colab_cells.py from pyproject.toml.)\n"
         "import sys\n"
         "\n"
-        "if \"google.colab\" in sys.modules:\n"
-        f"    %pip install -q \"dcgan-lib @ git+{url}@v{version}\"\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    %pip install -q "dcgan-lib @ git+{url}@v{version}"\n'
     ).rstrip("\n")
 
 
 def colab_badge(notebook: Path) -> str:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     repo = project["urls"]["Repository"].removeprefix("https://github.com/")
-    return (f"https://colab.research.google.com/github/{repo}/blob/"
-            f"v{project['version']}/notebooks/{notebook.name}")
+    return (
+        f"https://colab.research.google.com/github/{repo}/blob/"
+        f"v{project['version']}/notebooks/{notebook.name}"
+    )
 
 
 def main():

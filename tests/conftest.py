@@ -1,5 +1,6 @@
 """Shared test set-up and helpers: the complete MNIST beside the checkout, quiet
 TensorFlow, the command line in a subprocess, random digits, weight snapshots."""
+
 import os
 import struct
 import subprocess
@@ -15,15 +16,23 @@ SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
 if SHARED_MNIST.is_file():
     os.environ.setdefault("DCGAN_MNIST", str(SHARED_MNIST))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-needs_mnist = pytest.mark.skipif(not SHARED_MNIST.is_file(),
-                                 reason=f"no MNIST at {SHARED_MNIST} (CI always has it)")
+needs_mnist = pytest.mark.skipif(
+    not SHARED_MNIST.is_file(), reason=f"no MNIST at {SHARED_MNIST} (CI always has it)"
+)
 
 
 def run_cli(*args, timeout=180, env=None, **popen):
     """``python -m dcgan_lib ARGS`` in a subprocess on the shared MNIST; the CompletedProcess."""
     env = dict(os.environ, DCGAN_MNIST=str(SHARED_MNIST), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
-    return subprocess.run([sys.executable, "-m", "dcgan_lib", *map(str, args)], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan_lib", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **popen,
+    )
 
 
 def random_digits(n=64, seed=0):
@@ -63,17 +72,22 @@ def damaged_npz(tmp_path):
         np.savez(buf, **arrays)
         good = buf.getvalue()
         files = {"empty": b"", "truncated": good[: len(good) // 2], "text": b"just some notes\n"}
-        with zipfile.ZipFile(io.BytesIO(good)) as archive:      # flip the first member's last byte
+        with zipfile.ZipFile(io.BytesIO(good)) as archive:  # flip the first member's last byte
             info = archive.infolist()[0]
-        at = info.header_offset                     # its local header: 30 bytes, then names
-        name_len, extra_len = struct.unpack("<HH", good[at + 26:at + 30])
+        at = info.header_offset  # its local header: 30 bytes, then names
+        name_len, extra_len = struct.unpack("<HH", good[at + 26 : at + 30])
         last = at + 30 + name_len + extra_len + info.compress_size - 1
-        files["crc"] = good[:last] + bytes([good[last] ^ 0xFF]) + good[last + 1:]
+        files["crc"] = good[:last] + bytes([good[last] ^ 0xFF]) + good[last + 1 :]
         name, first = next(iter(arrays.items()))
-        huge = io.BytesIO()                            # header: 949 GiB; data: the real bytes
-        np.lib.format.write_array_header_1_0(huge, {
-            "descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
-            "shape": (949 * 2**30 // (first[0].nbytes or 1),) + first.shape[1:]})
+        huge = io.BytesIO()  # header: 949 GiB; data: the real bytes
+        np.lib.format.write_array_header_1_0(
+            huge,
+            {
+                "descr": np.lib.format.dtype_to_descr(first.dtype),
+                "fortran_order": False,
+                "shape": (949 * 2**30 // (first[0].nbytes or 1),) + first.shape[1:],
+            },
+        )
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as archive:
             archive.writestr(f"{name}.npy", huge.getvalue() + first.tobytes())

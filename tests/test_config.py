@@ -3,7 +3,9 @@ import pytest
 from dcgan_lib.config import quick_mode, sizes
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("true", True), ("0", False), ("", False)])
+@pytest.mark.parametrize(
+    "value, expected", [("1", True), ("true", True), ("0", False), ("", False)]
+)
 def test_quick_mode_reads_env(monkeypatch, value, expected):
     monkeypatch.setenv("DCGAN_QUICK", value)
     assert quick_mode() is expected

@@ -5,6 +5,7 @@ The CPU can only be split before TensorFlow initialises its devices, and this
 process has (it imported dcgan_lib), so the comparison runs in a fresh
 interpreter that writes the weights and losses to an .npz for the asserts here.
 """
+
 import os
 import subprocess
 import sys
@@ -12,13 +13,12 @@ import textwrap
 
 import numpy as np
 import pytest
-
 import tensorflow as tf
 from conftest import ROOT
 
 import dcgan_lib as dl
 
-STEPS, GLOBAL_BATCH = 3, 32          # 16 images per replica
+STEPS, GLOBAL_BATCH = 3, 32  # 16 images per replica
 
 CHILD = textwrap.dedent("""
     import sys
@@ -122,11 +122,21 @@ CHILD = textwrap.dedent("""
 def runs(tmp_path_factory):
     """Weights and losses of the same 3 steps: one device vs two replicas (fresh interpreter)."""
     out = tmp_path_factory.mktemp("distribute") / "runs.npz"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1",   # light on a shared CPU
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    r = subprocess.run([sys.executable, "-c", CHILD, str(out), str(STEPS), str(GLOBAL_BATCH)],
-                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    env = dict(
+        os.environ,
+        TF_CPP_MIN_LOG_LEVEL="3",
+        TF_NUM_INTRAOP_THREADS="1",
+        TF_NUM_INTEROP_THREADS="1",  # light on a shared CPU
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", CHILD, str(out), str(STEPS), str(GLOBAL_BATCH)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     with np.load(out) as f:
         return dict(f)
@@ -138,7 +148,7 @@ def _weights(runs, name):
 
 def _assert_same_weights(runs, a, b):
     wa, wb = _weights(runs, a), _weights(runs, b)
-    assert len(wa) == len(wb) == 8                   # G: 2 Dense (kernel, bias); D: the same
+    assert len(wa) == len(wb) == 8  # G: 2 Dense (kernel, bias); D: the same
     for x, y in zip(wa, wb):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
 
@@ -147,7 +157,7 @@ def _assert_same_weights(runs, a, b):
 def test_two_replicas_train_like_one_device(runs, opt):
     _assert_same_weights(runs, f"single_{opt}", f"dist_{opt}")
     np.testing.assert_allclose(runs[f"dist_{opt}/losses"], runs[f"single_{opt}/losses"], rtol=1e-5)
-    assert int(runs[f"dist_{opt}/iterations"]) == STEPS     # one update per step, not one per replica
+    assert int(runs[f"dist_{opt}/iterations"]) == STEPS  # one update per step, not one per replica
 
 
 def test_per_replica_mean_is_wrong(runs):
@@ -158,11 +168,13 @@ def test_per_replica_mean_is_wrong(runs):
     with pytest.raises(AssertionError):
         _assert_same_weights(runs, "single_sgd", "wrong_sgd")
     # and the losses it reports are the sum of two means: twice the real ones
-    np.testing.assert_allclose(runs["wrong_sgd/losses"][0], 2 * runs["single_sgd/losses"][0], rtol=1e-5)
+    np.testing.assert_allclose(
+        runs["wrong_sgd/losses"][0], 2 * runs["single_sgd/losses"][0], rtol=1e-5
+    )
 
 
 def test_own_noise_is_seeded(runs):
-    (a, b, other) = runs["own_noise/losses"]         # seeds 3, 3, 4; two steps each
+    (a, b, other) = runs["own_noise/losses"]  # seeds 3, 3, 4; two steps each
     assert np.all(np.isfinite(a))
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, other)
@@ -178,10 +190,14 @@ def test_two_cpu_devices_needs_a_fresh_process():
 
 @pytest.mark.parametrize("value, ok", [("2", True), ("two", False)])
 def test_cpu_devices_variable_splits_the_cpu_at_import(value, ok):
-    code = ("import dcgan_lib as dl, tensorflow as tf\n"
-            "print(len(tf.config.list_logical_devices('CPU')), dl.two_cpu_devices().num_replicas_in_sync)")
+    code = (
+        "import dcgan_lib as dl, tensorflow as tf\n"
+        "print(len(tf.config.list_logical_devices('CPU')), dl.two_cpu_devices().num_replicas_in_sync)"
+    )
     env = dict(os.environ, DCGAN_CPU_DEVICES=value)
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     if ok:
         assert done.returncode == 0, done.stderr
         assert done.stdout.split()[-2:] == ["2", "2"]
@@ -191,12 +207,17 @@ def test_cpu_devices_variable_splits_the_cpu_at_import(value, ok):
 
 
 def test_models_must_be_built_under_the_scope():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])   # one replica: enough to check scopes
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])  # one replica: enough to check scopes
     with pytest.raises(ValueError, match="strategy.scope"):
         dl.make_distributed_train_step(strategy, dl.make_gan("dense"), global_batch_size=8)
     with strategy.scope():
         gan = dl.make_gan("dense")
     step = dl.make_distributed_train_step(strategy, gan, global_batch_size=8)
-    real = next(iter(strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensor_slices(np.zeros((8, 28, 28, 1), "float32")).batch(8))))
+    real = next(
+        iter(
+            strategy.experimental_distribute_dataset(
+                tf.data.Dataset.from_tensor_slices(np.zeros((8, 28, 28, 1), "float32")).batch(8)
+            )
+        )
+    )
     assert all(np.isfinite(float(v)) for v in step(real))

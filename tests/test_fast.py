@@ -1,6 +1,7 @@
 """Appendix A's library parts: the fast model, the GAN's options (weight
 average, label smoothing, mixed precision), their checkpoints, and the
 benchmark script in its smoke mode."""
+
 import subprocess
 import sys
 
@@ -28,8 +29,9 @@ def test_fast_models_shapes_and_defaults():
     defaults = dl.MODELS["fast"].defaults
     assert float(gan.d_optimizer.learning_rate) == pytest.approx(defaults["learning_rate"])
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(
-        defaults.get("g_learning_rate", defaults["learning_rate"]))
-    plain = dl.make_gan("tutorial", seed=0)                  # the seeds' models: no options
+        defaults.get("g_learning_rate", defaults["learning_rate"])
+    )
+    plain = dl.make_gan("tutorial", seed=0)  # the seeds' models: no options
     assert plain.ema_generator is None and plain.sampling_generator is plain.generator
     assert plain.real_label == 1.0
 
@@ -39,7 +41,7 @@ def test_learning_rates_of_g_and_d():
         gan = dl.make_gan("fast", seed=0, **kw)
         return float(gan.d_optimizer.learning_rate), float(gan.g_optimizer.learning_rate)
 
-    assert rates(learning_rate=1e-3) == pytest.approx((1e-3, 1e-3))       # alone: both networks
+    assert rates(learning_rate=1e-3) == pytest.approx((1e-3, 1e-3))  # alone: both networks
     assert rates(learning_rate=1e-3, g_learning_rate=2e-3) == pytest.approx((1e-3, 2e-3))
     assert rates(g_learning_rate=2e-3)[1] == pytest.approx(2e-3)
     with pytest.raises(ValueError, match="learning rates must be positive"):
@@ -51,12 +53,12 @@ def test_weight_average_follows_its_rule():
     gan = dl.make_gan("fast", seed=0, ema_decay=0.999)
     start = _values(gan.ema_generator.weights)
     assert all(np.array_equal(a, b) for a, b in zip(start, _values(gan.generator.weights)))
-    _fit(gan, n=32)                                           # one step
-    decay = min(0.999, 2 / 11)                                # (1 + step) / (10 + step) at step 1
+    _fit(gan, n=32)  # one step
+    decay = min(0.999, 2 / 11)  # (1 + step) / (10 + step) at step 1
     after_g = _values(gan.generator.weights)
     for avg, s, g in zip(_values(gan.ema_generator.weights), start, after_g):
         np.testing.assert_allclose(avg, decay * s + (1 - decay) * g, rtol=1e-5, atol=1e-6)
-    assert any(not np.array_equal(s, g) for s, g in zip(start, after_g))    # G did move
+    assert any(not np.array_equal(s, g) for s, g in zip(start, after_g))  # G did move
     assert int(gan.ema_steps) == 1
 
 
@@ -64,8 +66,9 @@ def test_real_label_one_is_the_plain_loss_and_smoothing_changes_d():
     def trained(**options):
         keras.utils.set_random_seed(0)
         spec = dl.MODELS["fast"]
-        gan = dl.GAN(spec.generator(), spec.discriminator(), d_logits=spec.logits, seed=3,
-                     **options)
+        gan = dl.GAN(
+            spec.generator(), spec.discriminator(), d_logits=spec.logits, seed=3, **options
+        )
         gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
         _fit(gan)
         return _values(gan.discriminator.trainable_variables)
@@ -80,7 +83,7 @@ def test_real_label_one_is_the_plain_loss_and_smoothing_changes_d():
 def test_mixed_precision_trains_and_samples_float32(precision):
     keras.utils.set_random_seed(0)
     gan = dl.make_gan("fast", seed=0, precision=precision)
-    assert keras.config.dtype_policy().name == "float32"      # the global policy is left alone
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is left alone
     assert gan.generator.layers[0].compute_dtype == precision.split("_")[1]
     assert all(v.dtype == "float32" for v in gan.generator.trainable_variables)
     scaled = isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
@@ -88,7 +91,9 @@ def test_mixed_precision_trains_and_samples_float32(precision):
     g0 = _values(gan.generator.trainable_variables)
     logs = _fit(gan).history
     assert all(np.isfinite(v[-1]) for v in logs.values())
-    assert any(not np.array_equal(a, b) for a, b in zip(g0, _values(gan.generator.trainable_variables)))
+    assert any(
+        not np.array_equal(a, b) for a, b in zip(g0, _values(gan.generator.trainable_variables))
+    )
     images = dl.generate_images(gan.sampling_generator, 5)
     assert images.dtype == np.float32 and images.shape == (5, 28, 28, 1)
 
@@ -137,16 +142,31 @@ def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
 def test_benchmark_script_smoke(tmp_path):
     env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
     out, plot, grid = tmp_path / "B.md", tmp_path / "q.png", tmp_path / "g.png"
-    done = subprocess.run([sys.executable, "benchmarks/run_benchmarks.py", "--smoke", "--out", out,
-                           "--plot", plot, "--grid", grid], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "benchmarks/run_benchmarks.py",
+            "--smoke",
+            "--out",
+            out,
+            "--plot",
+            plot,
+            "--grid",
+            grid,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     text = out.read_text()
     assert "Smoke run" in text and "Ratio kit / plain:" in text
     for heading in ("## Machine", "## 1.", "## 2.", "## 3.", "## 4."):
         assert heading in text
-    assert text.count("| fast |") == 4 + 2           # four speed options, two budgets
-    assert text.count("| tutorial |") == 2           # two budgets (the smoke run times fast only)
+    assert text.count("| fast |") == 4 + 2  # four speed options, two budgets
+    assert text.count("| tutorial |") == 2  # two budgets (the smoke run times fast only)
     assert plot.stat().st_size > 1000 and grid.stat().st_size > 1000
 
 
@@ -154,7 +174,9 @@ def test_benchmark_epoch_timing_runs_on_any_device():
     """The GPU-only part of the benchmark (whole timed epochs), run here on a tiny 'epoch'."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py")
+    spec = importlib.util.spec_from_file_location(
+        "run_benchmarks", ROOT / "benchmarks" / "run_benchmarks.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     images = random_digits(512)

@@ -1,5 +1,6 @@
 """Chapter 3's library parts: the GAN subclass, the tutorial-style step,
 checkpoints and callbacks (in-process, tiny data)."""
+
 import keras
 import numpy as np
 import pytest
@@ -40,8 +41,16 @@ def test_gan_fit_step_updates_both_models(name):
 def test_make_train_step_eager_and_function_agree_on_shapes():
     for tf_function in (False, True):
         g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
-        step = dl.make_train_step(g, d, keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3),
-                                  d_logits=False, noise="uniform", seed=0, tf_function=tf_function)
+        step = dl.make_train_step(
+            g,
+            d,
+            keras.optimizers.Adam(1e-3),
+            keras.optimizers.Adam(1e-3),
+            d_logits=False,
+            noise="uniform",
+            seed=0,
+            tf_function=tf_function,
+        )
         assert isinstance(step, tf.types.experimental.PolymorphicFunction) == tf_function
         g0, d0 = _trainable(g), _trainable(d)
         d_loss, g_loss = step(tf.random.uniform((8, 28, 28, 1), -1, 1))
@@ -52,8 +61,12 @@ def test_make_train_step_eager_and_function_agree_on_shapes():
 
 def test_noise_choice_and_generate_images():
     with pytest.raises(ValueError, match="noise"):
-        dl.GAN(dl.build_dense_generator(), dl.build_dense_discriminator(), d_logits=False,
-               noise="gaussian")
+        dl.GAN(
+            dl.build_dense_generator(),
+            dl.build_dense_discriminator(),
+            d_logits=False,
+            noise="gaussian",
+        )
     g = dl.build_dense_generator()
     a = dl.generate_images(g, 7, noise="uniform", seed=3, batch_size=3)
     b = dl.generate_images(g, 7, noise="uniform", seed=3)
@@ -63,16 +76,22 @@ def test_noise_choice_and_generate_images():
 
 
 def _fit(directory, epochs, images, *, restore):
-    keras.utils.set_random_seed(7 if restore else 0)   # restored weights must not depend on it
+    keras.utils.set_random_seed(7 if restore else 0)  # restored weights must not depend on it
     gan = dl.make_gan("dense", seed=5)
     ckpt = dl.GANCheckpoint(gan, directory)
     if restore:
         assert ckpt.restore()
     first = int(ckpt.epoch)
     saver = dl.CheckpointEvery(ckpt)
-    gan.fit(dl.resumable_dataset(images, 32, seed=3, first_epoch=first), epochs=epochs,
-            initial_epoch=first, steps_per_epoch=len(images) // 32, callbacks=[saver], verbose=0,
-            shuffle=False)
+    gan.fit(
+        dl.resumable_dataset(images, 32, seed=3, first_epoch=first),
+        epochs=epochs,
+        initial_epoch=first,
+        steps_per_epoch=len(images) // 32,
+        callbacks=[saver],
+        verbose=0,
+        shuffle=False,
+    )
     return gan, ckpt
 
 
@@ -83,8 +102,10 @@ def test_checkpoint_resume_continues_exactly(tmp_path):
     resumed, ck_b = _fit(tmp_path / "b", 2, images, restore=True)
     assert int(ck_a.epoch) == int(ck_b.epoch) == 2
     assert ck_b.step == int(resumed.d_optimizer.iterations) == 8
-    for a, b in zip(straight.weights + straight.g_optimizer.variables + straight.d_optimizer.variables,
-                    resumed.weights + resumed.g_optimizer.variables + resumed.d_optimizer.variables):
+    for a, b in zip(
+        straight.weights + straight.g_optimizer.variables + straight.d_optimizer.variables,
+        resumed.weights + resumed.g_optimizer.variables + resumed.d_optimizer.variables,
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert ck_b.latest.endswith("ckpt-8")
 
@@ -106,13 +127,19 @@ def test_callbacks_history_budget_monitor_gif(tmp_path):
     ckpt = dl.GANCheckpoint(gan, tmp_path / "ck")
     history = dl.EpochHistory(16, path=tmp_path / "history.json")
     monitor = dl.GANMonitor(seed=0)
-    budget = dl.TimeBudget(0.0)                  # stops after the very first step
+    budget = dl.TimeBudget(0.0)  # stops after the very first step
     saver = dl.CheckpointEvery(ckpt)
     ds = dl.resumable_dataset(_images(64), 16, seed=0)
-    gan.fit(ds, epochs=3, steps_per_epoch=4, callbacks=[history, monitor, budget, saver], verbose=0,
-            shuffle=False)
+    gan.fit(
+        ds,
+        epochs=3,
+        steps_per_epoch=4,
+        callbacks=[history, monitor, budget, saver],
+        verbose=0,
+        shuffle=False,
+    )
     assert budget.stopped and ckpt.step == 1
-    assert int(ckpt.epoch) == 0 and len(saver.saved) == 1        # partial epoch: saved, not counted
+    assert int(ckpt.epoch) == 0 and len(saver.saved) == 1  # partial epoch: saved, not counted
     (row,) = history.rows
     assert row["complete"] is False and row["images"] == 16 and row["steps"] == 1
     assert (tmp_path / "history.json").is_file()
@@ -134,8 +161,15 @@ def test_one_step_everywhere():
         if way == "fit":
             gan.train_step(images)
         else:
-            step = dl.make_train_step(gan.generator, gan.discriminator, gan.g_optimizer,
-                                      gan.d_optimizer, d_logits=False, seed=4, tf_function=False)
+            step = dl.make_train_step(
+                gan.generator,
+                gan.discriminator,
+                gan.g_optimizer,
+                gan.d_optimizer,
+                d_logits=False,
+                seed=4,
+                tf_function=False,
+            )
             step(images)
         results.append(weights_of(gan.generator) + weights_of(gan.discriminator))
     for a, b in zip(*results):
@@ -151,7 +185,9 @@ def test_draw_noise_and_threshold():
     t = dl.models.draw_noise((4, 3), "normal", keras.random.SeedGenerator(0))
     assert tuple(t.shape) == (4, 3)
     s = dl.models.draw_noise((4, 3), "normal", tf.constant([1, 2], tf.int64))
-    np.testing.assert_array_equal(s, dl.models.draw_noise((4, 3), "normal", tf.constant([1, 2], tf.int64)))
+    np.testing.assert_array_equal(
+        s, dl.models.draw_noise((4, 3), "normal", tf.constant([1, 2], tf.int64))
+    )
     with pytest.raises(ValueError, match="noise must be one of"):
         dl.models.draw_noise((2, 2), "gaussian")
     assert dl.models.threshold(True) == 0.0 and dl.models.threshold(False) == 0.5

@@ -23,7 +23,11 @@ def test_model_shapes_and_ranges(name):
 
 def test_dense_models_follow_the_slides():
     g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
-    slopes = [l.negative_slope for l in g.layers + d.layers if isinstance(l, keras.layers.LeakyReLU)]
+    slopes = [
+        layer.negative_slope
+        for layer in g.layers + d.layers
+        if isinstance(layer, keras.layers.LeakyReLU)
+    ]
     assert slopes == pytest.approx([0.01, 0.01])
     # 100*128+128 + 128*784+784, and 784*128+128 + 128+1
     assert g.count_params() == 114_064 and d.count_params() == 100_609
@@ -50,10 +54,14 @@ def test_compile_gan_steps_change_only_their_own_weights():
     z = rng.standard_normal((32, 100)).astype("float32")
     fake = g(z).numpy()
     for _ in range(2):  # the first calls build the train functions; the second use them
-        assert dl.weights_changed(lambda: dl.train_discriminator_step(d, real, fake),
-                                  g=g, d=d) == {"g": False, "d": True}
-        assert dl.weights_changed(lambda: dl.train_generator_step(gan, d, z),
-                                  g=g, d=d) == {"g": True, "d": False}
+        assert dl.weights_changed(lambda: dl.train_discriminator_step(d, real, fake), g=g, d=d) == {
+            "g": False,
+            "d": True,
+        }
+        assert dl.weights_changed(lambda: dl.train_generator_step(gan, d, z), g=g, d=d) == {
+            "g": True,
+            "d": False,
+        }
 
 
 def test_bn_moving_stats_are_not_counted_as_training():
@@ -69,8 +77,9 @@ def test_train_with_train_on_batch_learns_and_reports():
     g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
     gan = dl.compile_gan(g, d)
     rec = dl.SampleRecorder(np.zeros((16, 100), np.float32))
-    hist = dl.train_with_train_on_batch(g, d, gan, X, iterations=60, batch_size=32,
-                                        report_every=25, on_report=rec, verbose=False)
+    hist = dl.train_with_train_on_batch(
+        g, d, gan, X, iterations=60, batch_size=32, report_every=25, on_report=rec, verbose=False
+    )
     assert hist["iteration"] == [25, 50, 60]
     assert rec.steps == [25, 50, 60] and rec.samples[0].shape == (16, 28, 28, 1)
     assert all(0 <= a <= 1 for a in hist["d_accuracy"])
@@ -88,9 +97,11 @@ def test_blog_models_are_the_blogs_code():
     # convs 1->32, 32->64, 64->128 (3x3 + bias); 3 BN layers x 4; Dense 128->1
     assert d.count_params() == 320 + 18_496 + 73_856 + 4 * (32 + 64 + 128) + 129
     assert g.count_params() + d.count_params() == 419_810
-    bns = [l for l in g.layers + d.layers if isinstance(l, keras.layers.BatchNormalization)]
-    assert len(bns) == 6 and {l.momentum for l in bns} == {0.8}
-    strides = [l.strides for l in d.layers if isinstance(l, keras.layers.Conv2D)]
+    bns = [
+        layer for layer in g.layers + d.layers if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    assert len(bns) == 6 and {layer.momentum for layer in bns} == {0.8}
+    strides = [layer.strides for layer in d.layers if isinstance(layer, keras.layers.Conv2D)]
     assert strides == [(2, 2)] * 3
 
 
@@ -98,8 +109,17 @@ def test_train_with_train_on_batch_stops_at_a_time_budget():
     X = np.zeros((64, 28, 28, 1), np.float32)
     g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
     gan = dl.compile_gan(g, d)
-    hist = dl.train_with_train_on_batch(g, d, gan, X, iterations=10**6, batch_size=16,
-                                        report_every=10**6, verbose=False, seconds=1e-9)
+    hist = dl.train_with_train_on_batch(
+        g,
+        d,
+        gan,
+        X,
+        iterations=10**6,
+        batch_size=16,
+        report_every=10**6,
+        verbose=False,
+        seconds=1e-9,
+    )
     assert hist["iteration"] == [1] and hist["seconds"][0] > 0
 
 
@@ -108,10 +128,10 @@ def test_trainable_is_read_again_when_a_new_shape_retraces():
     d = dl.build_dense_discriminator()
     d.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam())
     x, y = np.zeros((8, 28, 28, 1), np.float32), np.ones((8, 1), np.float32)
-    d.train_on_batch(x, y)                               # traced with D trainable
+    d.train_on_batch(x, y)  # traced with D trainable
     d.trainable = False
     assert dl.weights_changed(lambda: d.train_on_batch(x, y), d=d) == {"d": True}
-    with pytest.warns(UserWarning, match="trainable"):   # a new shape: traced again, frozen
+    with pytest.warns(UserWarning, match="trainable"):  # a new shape: traced again, frozen
         assert dl.weights_changed(lambda: d.train_on_batch(x[:5], y[:5]), d=d) == {"d": False}
 
 
@@ -140,24 +160,43 @@ def test_loop_takes_other_steps_and_uniform_noise():
         noises.append(z)
         return 0.25, 0.5
 
-    hist = dl.train_with_train_on_batch(g, d, gan, np.zeros((32, 28, 28, 1), np.float32),
-                                        iterations=3, batch_size=4, report_every=3, verbose=False,
-                                        noise="uniform", d_step=my_d_step, g_step=my_g_step)
+    hist = dl.train_with_train_on_batch(
+        g,
+        d,
+        gan,
+        np.zeros((32, 28, 28, 1), np.float32),
+        iterations=3,
+        batch_size=4,
+        report_every=3,
+        verbose=False,
+        noise="uniform",
+        d_step=my_d_step,
+        g_step=my_g_step,
+    )
     assert calls == [4, 4, 4] and hist["d_loss"] == [0.5] and hist["g_accuracy"] == [0.5]
     assert hist["d_accuracy"] == [0.5] and hist["real_accuracy"] == [1.0]
     z = np.concatenate(noises)
-    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.9   # U(-1, 1), not N(0, 1)
+    assert z.min() >= -1 and z.max() <= 1 and z.min() < -0.9  # U(-1, 1), not N(0, 1)
     with pytest.raises(ValueError, match="noise"):
-        dl.train_with_train_on_batch(g, d, gan, np.zeros((8, 28, 28, 1), np.float32),
-                                     iterations=1, batch_size=4, noise="gaussian")
+        dl.train_with_train_on_batch(
+            g,
+            d,
+            gan,
+            np.zeros((8, 28, 28, 1), np.float32),
+            iterations=1,
+            batch_size=4,
+            noise="gaussian",
+        )
 
 
 def test_tutorial_builders_take_the_exercises_options():
     """Chapter 2's exercises: a ReLU generator, a D with batch norm instead of dropout."""
     g = dl.build_tutorial_generator(negative_slope=0.0)
-    assert {l.negative_slope for l in g.layers if isinstance(l, keras.layers.LeakyReLU)} == {0.0}
+    assert {
+        layer.negative_slope for layer in g.layers if isinstance(layer, keras.layers.LeakyReLU)
+    } == {0.0}
     d = dl.build_tutorial_discriminator(batch_norm=True)
-    kinds = {type(l).__name__ for l in d.layers}
+    kinds = {type(layer).__name__ for layer in d.layers}
     assert "BatchNormalization" in kinds and "Dropout" not in kinds
     assert d.output_shape == (None, 1)
     assert dl.build_tutorial_generator().count_params() == 2_330_944

@@ -1,4 +1,5 @@
 """Static checks of the committed notebooks (nbval executes them separately)."""
+
 import json
 import subprocess
 import sys
@@ -15,8 +16,11 @@ def test_there_are_notebooks():
 
 
 def test_colab_cells_in_sync_with_pyproject():
-    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "sync_colab_cells.py"), "--check"],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "sync_colab_cells.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -30,14 +34,18 @@ def test_saved_outputs_come_from_a_full_run(path):
             assert out["output_type"] != "error", f"{path.name} was saved with an error"
             if out["output_type"] == "stream":
                 text = "".join(out["text"])
-                assert out["name"] != "stderr" or "WARNING: All log messages" not in text, \
+                assert out["name"] != "stderr" or "WARNING: All log messages" not in text, (
                     f"{path.name}: TensorFlow start-up noise in a saved output"
+                )
                 texts.append(text)
     joined = "\n".join(texts)
     assert "Run mode FULL" in joined, f"{path.name} was not saved from a full-length run"
     assert "Run mode QUICK" not in joined
-    counts = [c["execution_count"] for c in code if c["source"] and "colab-setup" not in
-              c.get("metadata", {}).get("tags", [])]
+    counts = [
+        c["execution_count"]
+        for c in code
+        if c["source"] and "colab-setup" not in c.get("metadata", {}).get("tags", [])
+    ]
     assert all(isinstance(n, int) for n in counts), f"{path.name}: some cells were never run"
     assert counts == sorted(counts), f"{path.name}: cells were run out of order"
 
@@ -45,19 +53,31 @@ def test_saved_outputs_come_from_a_full_run(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_checked_cells_have_outputs_to_compare(path):
     nb = json.loads(path.read_text())
-    checked = [c for c in nb["cells"] if c["cell_type"] == "code"
-               and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")]
+    checked = [
+        c
+        for c in nb["cells"]
+        if c["cell_type"] == "code" and "".join(c["source"]).startswith("# NBVAL_CHECK_OUTPUT")
+    ]
     assert checked, f"{path.name} marks no cell for nbval to compare"
     for c in checked:
-        assert isinstance(c["execution_count"], int) and c["outputs"], \
+        assert isinstance(c["execution_count"], int) and c["outputs"], (
             f"{path.name}: a cell marked NBVAL_CHECK_OUTPUT has no saved output"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_lesson_shape(path):
     nb = json.loads(path.read_text())
     md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
-    for heading in ("## Aim", "## Theory", "## Setup", "## Discussion", "## Summary", "## Exercises", "## Quiz"):
+    for heading in (
+        "## Aim",
+        "## Theory",
+        "## Setup",
+        "## Discussion",
+        "## Summary",
+        "## Exercises",
+        "## Quiz",
+    ):
         assert heading in md, f"{path.name} lacks a '{heading}' section"
 
 
@@ -70,8 +90,10 @@ def test_nbval_sanitizer_drops_tensorflow_warnings():
 
     patterns = get_sanitize_patterns((ROOT / "nbval_sanitize.cfg").read_text())
     assert patterns, "nbval_sanitize.cfg holds no regex/replace pair nbval can read"
-    text = ("WARNING:tensorflow:5 out of the last 7 calls to <function f at 0x7f7e2a113100> "
-            "triggered tf.function retracing.\nD step changed: {'discriminator': True}\n")
+    text = (
+        "WARNING:tensorflow:5 out of the last 7 calls to <function f at 0x7f7e2a113100> "
+        "triggered tf.function retracing.\nD step changed: {'discriminator': True}\n"
+    )
     for regex, replace in patterns:
         text = re.sub(regex, replace, text)
     assert text == "D step changed: {'discriminator': True}\n"

@@ -1,5 +1,6 @@
 """benchmarks/search_fast_config.py: its choices, its table and its model variants
 (the runs themselves take minutes each and are recorded in fast_config_search.jsonl)."""
+
 import json
 import subprocess
 import sys
@@ -28,18 +29,35 @@ def test_variants_have_the_fast_models_shapes():
     d, g = search.discriminator_variant(cfg), search.generator_variant(cfg)
     assert d.output_shape == (None, 1) and g.output_shape == (None, 28, 28, 1)
     plain = dict(search.CHOICES, dw=16, ddepth=3)
-    library_d = dl.build_fast_discriminator()                 # the chosen D is the library default
+    library_d = dl.build_fast_discriminator()  # the chosen D is the library default
     assert search.discriminator_variant(plain).count_params() == library_d.count_params()
 
 
 def test_table_lists_every_run_and_marks_disturbed_ones(tmp_path):
     log = tmp_path / "runs.jsonl"
-    row = {"seconds": 180, "steps": 10, "images_per_s": 100, "G": [9.0, 10, 8.0], "average": [8.0, 10, 8.1]}
-    entries = [{"name": "base", "choices": dict(search.CHOICES), "results": [row]},
-               {"name": "deep", "choices": dict(search.CHOICES, ddepth=3), "results": [row],
-                "note": "other work shared the cores"}]
+    row = {
+        "seconds": 180,
+        "steps": 10,
+        "images_per_s": 100,
+        "G": [9.0, 10, 8.0],
+        "average": [8.0, 10, 8.1],
+    }
+    entries = [
+        {"name": "base", "choices": dict(search.CHOICES), "results": [row]},
+        {
+            "name": "deep",
+            "choices": dict(search.CHOICES, ddepth=3),
+            "results": [row],
+            "note": "other work shared the cores",
+        },
+    ]
     log.write_text("".join(json.dumps(e) + "\n" for e in entries))
-    out = subprocess.run([sys.executable, "benchmarks/search_fast_config.py", "--table", "--log", str(log)],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "benchmarks/search_fast_config.py", "--table", "--log", str(log)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "| base | baseline | 180 |" in out
     assert "| deep * | ddepth=3 | 180 |" in out and "\\* other work shared the cores" in out

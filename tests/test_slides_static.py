@@ -6,6 +6,7 @@ reads the HTML: every script, style sheet, image and font (through the style she
 @import) must be a local file that exists, never an http(s) URL. The browser test that opens the
 decks in Chromium is tests/slides/test_browser.py (`make test-slides`).
 """
+
 import importlib.util
 import json
 import re
@@ -19,10 +20,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "build_slides.py"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-CDN = re.compile(r"unpkg\.com|cdnjs|jsdelivr|googleapis|gstatic|code\.jquery|mathjax\.org|bootstrapcdn", re.I)
-LOADS = re.compile(r"""<(?:script|img|source|iframe|embed)\b[^>]*?\bsrc\s*=\s*["']([^"']+)|"""
-                   r"""<link\b[^>]*?\bhref\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""",
-                   re.I)
+CDN = re.compile(
+    r"unpkg\.com|cdnjs|jsdelivr|googleapis|gstatic|code\.jquery|mathjax\.org|bootstrapcdn", re.I
+)
+LOADS = re.compile(
+    r"""<(?:script|img|source|iframe|embed)\b[^>]*?\bsrc\s*=\s*["']([^"']+)|"""
+    r"""<link\b[^>]*?\bhref\s*=\s*["']([^"']+)|url\(\s*["']?([^"')]+)|@import\s+["']([^"']+)""",
+    re.I,
+)
 
 
 def _build_module():
@@ -38,11 +43,17 @@ bs = _build_module()
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     if not bs.vendor_is_current() and shutil.which("npm") is None:
-        pytest.skip("npm is not installed: the decks' JavaScript (reveal.js, MathJax...) comes from "
-                    "the npm registry (apt-get install npm)")
+        pytest.skip(
+            "npm is not installed: the decks' JavaScript (reveal.js, MathJax...) comes from "
+            "the npm registry (apt-get install npm)"
+        )
     out = tmp_path_factory.mktemp("slides")
-    result = subprocess.run([sys.executable, str(SCRIPT), "-q", "--out", str(out)],
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "-q", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
 
@@ -52,7 +63,9 @@ def test_npm_packages_are_pinned():
     lock = json.loads((bs.VENDOR / "package-lock.json").read_text())["packages"]
     for name, version in pins.items():
         assert re.fullmatch(r"\d+\.\d+\.\d+", version), f"{name}@{version} is not an exact version"
-        assert lock[f"node_modules/{name}"]["version"] == version, f"package-lock.json disagrees on {name}"
+        assert lock[f"node_modules/{name}"]["version"] == version, (
+            f"package-lock.json disagrees on {name}"
+        )
         assert lock[f"node_modules/{name}"].get("integrity"), f"no integrity hash for {name}"
 
 
@@ -77,7 +90,9 @@ def test_deck_loads_nothing_from_the_network(built, name):
             url = next(g for g in match.groups() if g).strip()
             if url.startswith(("data:", "#", "blob:")):
                 continue
-            assert not re.match(r"^(https?:)?//", url, re.I), f"{path.name} loads {url} from the network"
+            assert not re.match(r"^(https?:)?//", url, re.I), (
+                f"{path.name} loads {url} from the network"
+            )
             target = (path.parent / url.split("?")[0].split("#")[0]).resolve()
             assert target.is_file(), f"{path.name} refers to {url}, which is not in the build"
             if target.suffix == ".css" and target not in seen:
@@ -87,7 +102,9 @@ def test_deck_loads_nothing_from_the_network(built, name):
         assert not CDN.search(match.group(0)), f"{deck.name}: a CDN in {match.group(0)}"
     if name != "index":
         for module in re.findall(r'"([^"]+\.js)"', text.split("require(", 1)[-1].split(");", 1)[0]):
-            assert not module.startswith(("http:", "https:", "//")) and (built / module).is_file(), module
+            assert (
+                not module.startswith(("http:", "https:", "//")) and (built / module).is_file()
+            ), module
         assert "lib/mathjax/MathJax.js?config=" in text and "lib/require.js" in text
 
 
@@ -98,5 +115,7 @@ def test_speaker_notes_find_their_headings(notebook):
     spec = bs.load_notes(notebook)
     assert spec["notes"], f"slides/notes/{notebook.stem}.yml holds no speaker notes"
     _, unmatched = bs.presentation_copy(nbformat.read(notebook, as_version=4), spec)
-    assert not unmatched, (f"slides/notes/{notebook.stem}.yml: no heading in the notebook starts "
-                           f"with {unmatched}; update the note's key")
+    assert not unmatched, (
+        f"slides/notes/{notebook.stem}.yml: no heading in the notebook starts "
+        f"with {unmatched}; update the note's key"
+    )

@@ -58,7 +58,9 @@ def test_quotation_markers_are_parsed():
 @pytest.fixture(scope="module")
 def sources():
     if not SEEDS.is_dir():
-        pytest.skip(f"the source documents are not at {SEEDS} (only team machines and CI have them)")
+        pytest.skip(
+            f"the source documents are not at {SEEDS} (only team machines and CI have them)"
+        )
     texts = {p.name[:3]: normalise(p.read_text(encoding="utf-8")) for p in SEEDS.glob("[0-9]*.txt")}
     assert len(texts) == 5, f"expected five source documents in {SEEDS}, found {sorted(texts)}"
     return texts
@@ -67,8 +69,11 @@ def sources():
 def test_every_quotation_occurs_in_its_source(sources):
     quotes = list(notebook_quotations())
     assert len(quotes) >= 20, "the chapters quote the sources; the markers above must find them"
-    wrong = [f"{nb} cell {i}: source {n} does not contain {text!r}"
-             for nb, i, n, text in quotes if normalise(text) not in sources.get(n, "")]
+    wrong = [
+        f"{nb} cell {i}: source {n} does not contain {text!r}"
+        for nb, i, n, text in quotes
+        if normalise(text) not in sources.get(n, "")
+    ]
     assert not wrong, "\n".join(wrong)
 
 

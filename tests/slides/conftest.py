@@ -7,6 +7,7 @@ file itself is named on pytest's command line:
     make test-slides
     python -m pytest tests/slides/test_browser.py      # after `make slides`
 """
+
 import os
 from pathlib import Path
 

@@ -14,6 +14,7 @@ the Chrome DevTools protocol:
 It saves a screenshot of each title slide as slides/build/<notebook>.title.png, and checks that
 pressing S opens the speaker view with the slide's note.
 """
+
 from __future__ import annotations
 
 import base64
@@ -28,18 +29,32 @@ from pathlib import Path
 
 import pytest
 
-websocket = pytest.importorskip("websocket", reason="pip install websocket-client (make test-slides does)")
+websocket = pytest.importorskip(
+    "websocket", reason="pip install websocket-client (make test-slides does)"
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get("DCGAN_SLIDES_DIR", ROOT / "slides" / "build")).resolve()
 # Both folders can be changed for a trial run: DCGAN_SLIDES_DIR (the decks), DCGAN_SLIDES_NOTEBOOKS.
-NOTEBOOKS = sorted(Path(os.environ.get("DCGAN_SLIDES_NOTEBOOKS", ROOT / "notebooks")).glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted(
+    Path(os.environ.get("DCGAN_SLIDES_NOTEBOOKS", ROOT / "notebooks")).glob("[0-9][0-9]_*.ipynb")
+)
 WIDTH, HEIGHT = 1280, 800
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--mute-audio", "--hide-scrollbars",
-    f"--window-size={WIDTH},{HEIGHT}", "--remote-debugging-port=0",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--mute-audio",
+    "--hide-scrollbars",
+    f"--window-size={WIDTH},{HEIGHT}",
+    "--remote-debugging-port=0",
     # A second safety net, browser-wide (pop-ups included): no host name resolves.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
 ]
@@ -61,7 +76,7 @@ def expected_slides(notebook: Path) -> tuple[int, int]:
     cells = json.loads(notebook.read_text())["cells"]
     kinds = [c.get("metadata", {}).get("slideshow", {}).get("slide_type", "-") for c in cells]
     visible = [k for k in kinds if k not in ("skip", "notes")]
-    horizontal = 1 + visible[1:].count("slide")           # the first visible cell opens a slide
+    horizontal = 1 + visible[1:].count("slide")  # the first visible cell opens a slide
     return horizontal, horizontal + visible[1:].count("subslide")
 
 
@@ -72,7 +87,9 @@ class DevTools:
         self.profile = tempfile.mkdtemp(prefix="slides-chromium-")
         self.proc = subprocess.Popen(
             [executable, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = Path(self.profile) / "DevToolsActivePort"
         deadline = time.monotonic() + 60
         while not (port_file.is_file() and port_file.read_text().count("\n") >= 1):
@@ -85,8 +102,9 @@ class DevTools:
         # of the page's (those are recorded below).
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
             page = next(t for t in json.load(r) if t["type"] == "page")
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=60,
-                                              suppress_origin=True)
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=60, suppress_origin=True
+        )
         self.port = port
         self.next_id = 0
         self.events: list[dict] = []
@@ -127,8 +145,9 @@ class DevTools:
         raise TimeoutError(f"no {method} within {timeout} s")
 
     def evaluate(self, expression: str):
-        result = self.call("Runtime.evaluate", expression=expression, returnByValue=True,
-                           awaitPromise=True)
+        result = self.call(
+            "Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True
+        )
         if "exceptionDetails" in result:
             raise RuntimeError(f"{expression[:60]}...: {result['exceptionDetails']}")
         return result["result"].get("value")
@@ -158,8 +177,10 @@ class DevTools:
 def browser():
     executable = find_chromium()
     if executable is None:
-        pytest.fail("no Chromium: `make test-slides` installs Debian's chromium "
-                    "(apt-get install -y chromium), or set CHROMIUM=/path/to/chrome")
+        pytest.fail(
+            "no Chromium: `make test-slides` installs Debian's chromium "
+            "(apt-get install -y chromium), or set CHROMIUM=/path/to/chrome"
+        )
     tools = DevTools(executable)
     for domain in ("Page", "Runtime", "Network", "Log"):
         tools.call(f"{domain}.enable")
@@ -167,8 +188,13 @@ def browser():
     # A safety net: http(s) cannot go out even if a deck asked for it (the request is still
     # recorded by Network.requestWillBeSent and fails the test).
     tools.call("Network.setBlockedURLs", urls=["http://*", "https://*", "ws://*", "wss://*"])
-    tools.call("Emulation.setDeviceMetricsOverride", width=WIDTH, height=HEIGHT,
-               deviceScaleFactor=1, mobile=False)
+    tools.call(
+        "Emulation.setDeviceMetricsOverride",
+        width=WIDTH,
+        height=HEIGHT,
+        deviceScaleFactor=1,
+        mobile=False,
+    )
     yield tools
     tools.close()
 
@@ -181,24 +207,39 @@ def test_there_are_notebooks_to_present():
 def test_deck_works_offline_in_chromium(browser, notebook):
     deck = BUILD / f"{notebook.stem}.slides.html"
     assert deck.is_file(), f"{deck} is missing: run `make slides` first (make test-slides does)"
-    assert deck.stat().st_mtime >= notebook.stat().st_mtime, \
+    assert deck.stat().st_mtime >= notebook.stat().st_mtime, (
         f"{deck.name} is older than {notebook.name}: run `make slides` again"
+    )
 
     first_event = len(browser.events)
 
     def problems():
         """(remote requests, failed requests, page errors, all requests) since the navigation."""
         events = browser.events[first_event:]
-        requests = {e["params"]["requestId"]: e["params"]["request"]["url"]
-                    for e in events if e["method"] == "Network.requestWillBeSent"}
+        requests = {
+            e["params"]["requestId"]: e["params"]["request"]["url"]
+            for e in events
+            if e["method"] == "Network.requestWillBeSent"
+        }
         remote = sorted({url for url in requests.values() if not url.startswith(LOCAL_SCHEMES)})
-        failed = sorted({f"{requests.get(e['params']['requestId'], '?')}: {e['params'].get('errorText')}"
-                         for e in events if e["method"] == "Network.loadingFailed"})
-        errors = [e["params"]["exceptionDetails"].get("exception", {}).get("description")
-                  or e["params"]["exceptionDetails"].get("text")
-                  for e in events if e["method"] == "Runtime.exceptionThrown"]
-        errors += [e["params"]["entry"]["text"] for e in events
-                   if e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"]
+        failed = sorted(
+            {
+                f"{requests.get(e['params']['requestId'], '?')}: {e['params'].get('errorText')}"
+                for e in events
+                if e["method"] == "Network.loadingFailed"
+            }
+        )
+        errors = [
+            e["params"]["exceptionDetails"].get("exception", {}).get("description")
+            or e["params"]["exceptionDetails"].get("text")
+            for e in events
+            if e["method"] == "Runtime.exceptionThrown"
+        ]
+        errors += [
+            e["params"]["entry"]["text"]
+            for e in events
+            if e["method"] == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"
+        ]
         return remote, failed, errors, requests
 
     def wait_until(expression, what):
@@ -206,8 +247,9 @@ def test_deck_works_offline_in_chromium(browser, notebook):
             browser.wait_until(expression, what=what)
         except TimeoutError as e:
             remote, failed, errors, _ = problems()
-            raise AssertionError(f"{deck.name}: {e}; remote requests {remote}, failed {failed}, "
-                                 f"errors {errors}") from None
+            raise AssertionError(
+                f"{deck.name}: {e}; remote requests {remote}, failed {failed}, errors {errors}"
+            ) from None
 
     browser.call("Page.navigate", url=deck.as_uri())
     browser.wait_for_event("Page.loadEventFired", since=first_event)
@@ -219,7 +261,9 @@ def test_deck_works_offline_in_chromium(browser, notebook):
     # MathJax 2 sets isReady once its start-up (initial typesetting included) is over; the
     # deck's own configuration queues one more Typeset, which our marker waits for.
     wait_until("!!(window.MathJax && MathJax.isReady)", "MathJax loaded")
-    browser.evaluate("window.__typeset = false; MathJax.Hub.Queue(() => { window.__typeset = true; }); 1")
+    browser.evaluate(
+        "window.__typeset = false; MathJax.Hub.Queue(() => { window.__typeset = true; }); 1"
+    )
     wait_until("window.__typeset === true", "MathJax typeset")
     browser.evaluate("document.fonts.ready.then(() => 1)")
     wait_until("Array.from(document.images).every(i => i.complete)", "images complete")
@@ -229,7 +273,9 @@ def test_deck_works_offline_in_chromium(browser, notebook):
         while (!Reveal.isLastSlide() && n < 1000) { Reveal.next(); n++; }
         Reveal.slide(0, 0); return n; })()""")
     # Each slide change re-renders that slide's formulas (the deck's handler): let MathJax finish.
-    browser.evaluate("window.__typeset = false; MathJax.Hub.Queue(() => { window.__typeset = true; }); 1")
+    browser.evaluate(
+        "window.__typeset = false; MathJax.Hub.Queue(() => { window.__typeset = true; }); 1"
+    )
     wait_until("window.__typeset === true", "MathJax re-rendered")
     facts = browser.evaluate("""({
         total: Reveal.getTotalSlides(),
@@ -241,7 +287,7 @@ def test_deck_works_offline_in_chromium(browser, notebook):
         mathErrors: document.querySelectorAll('.MathJax_Error, .mjx-merror').length,
         title: document.title,
     })""")
-    time.sleep(0.5)                                    # let the title slide settle
+    time.sleep(0.5)  # let the title slide settle
     shot = browser.call("Page.captureScreenshot", format="png")
     (BUILD / f"{notebook.stem}.title.png").write_bytes(base64.b64decode(shot["data"]))
 
@@ -252,26 +298,39 @@ def test_deck_works_offline_in_chromium(browser, notebook):
     assert any(url.startswith("file://") for url in requests.values()), "no request was recorded"
 
     horizontal, total = expected_slides(notebook)
-    assert (facts["horizontal"], facts["total"]) == (horizontal, total), \
+    assert (facts["horizontal"], facts["total"]) == (horizontal, total), (
         f"{deck.name}: {facts['horizontal']} across / {facts['total']} slides, expected {horizontal} / {total}"
+    )
     assert walked == total, f"walked {walked} slides, expected {total}"
     assert facts["images"], f"{deck.name} shows no figure (were the outputs saved?)"
     broken = [i["src"] for i in facts["images"] if i["w"] <= 0]
     assert not broken, f"{deck.name}: images that did not load: {broken}"
     # MathJax declares each TeX font three times: installed (MJXc-TeX-*, MJXc-TeX-*x: local() only,
     # failing where the font is not installed, as intended) and web (MJXc-TeX-*w, from lib/).
-    probes = [f for f in facts["fonts"] if f["family"].startswith("MJXc-") and not f["family"].endswith("w")]
+    probes = [
+        f
+        for f in facts["fonts"]
+        if f["family"].startswith("MJXc-") and not f["family"].endswith("w")
+    ]
     bad_fonts = [f for f in facts["fonts"] if f["status"] == "error" and f not in probes]
     assert not bad_fonts, f"{deck.name}: fonts that did not load: {bad_fonts}"
     loaded = {f["family"] for f in facts["fonts"] if f["status"] == "loaded"}
-    assert "Source Sans Pro" in loaded, f"{deck.name}: the theme's font did not load: {facts['fonts']}"
+    assert "Source Sans Pro" in loaded, (
+        f"{deck.name}: the theme's font did not load: {facts['fonts']}"
+    )
     assert facts["mathErrors"] == 0, f"{deck.name}: MathJax could not typeset some formulas"
-    if "$" in "".join("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
-                      if c["cell_type"] == "markdown"):
+    if "$" in "".join(
+        "".join(c["source"])
+        for c in json.loads(notebook.read_text())["cells"]
+        if c["cell_type"] == "markdown"
+    ):
         assert facts["math"] > 0, f"{deck.name}: the notebook has formulas but none was typeset"
-        assert any(f.startswith("MJXc-TeX-") and f.endswith("w") for f in loaded), \
+        assert any(f.startswith("MJXc-TeX-") and f.endswith("w") for f in loaded), (
             f"{deck.name}: MathJax's web fonts did not load: {facts['fonts']}"
-    assert facts["notes"] > 0, f"{deck.name} has no speaker notes (slides/notes/{notebook.stem}.yml)"
+        )
+    assert facts["notes"] > 0, (
+        f"{deck.name} has no speaker notes (slides/notes/{notebook.stem}.yml)"
+    )
     assert not facts["title"].endswith(".slides"), facts["title"]
 
 
@@ -295,34 +354,56 @@ def test_speaker_view_shows_the_notes_offline(browser):
     assert note, f"{deck.name} has no speaker note after its title slide"
     time.sleep(0.5)
     before = {t["id"] for t in browser.targets()}
-    for kind in ("keyDown", "keyUp"):                     # a real key press: pop-ups are allowed
-        browser.call("Input.dispatchKeyEvent", type=kind, key="s", code="KeyS",
-                     text="s" if kind == "keyDown" else "", windowsVirtualKeyCode=83)
+    for kind in ("keyDown", "keyUp"):  # a real key press: pop-ups are allowed
+        browser.call(
+            "Input.dispatchKeyEvent",
+            type=kind,
+            key="s",
+            code="KeyS",
+            text="s" if kind == "keyDown" else "",
+            windowsVirtualKeyCode=83,
+        )
     deadline = time.monotonic() + 30
     popup = None
     while popup is None and time.monotonic() < deadline:
-        popup = next((t for t in browser.targets() if t["type"] == "page" and t["id"] not in before), None)
+        popup = next(
+            (t for t in browser.targets() if t["type"] == "page" and t["id"] not in before), None
+        )
         time.sleep(0.2)
     assert popup, "pressing S opened no speaker view"
-    view = websocket.create_connection(popup["webSocketDebuggerUrl"], timeout=30, suppress_origin=True)
+    view = websocket.create_connection(
+        popup["webSocketDebuggerUrl"], timeout=30, suppress_origin=True
+    )
     try:
-        def evaluate(expression, n=[0]):
-            n[0] += 1
-            view.send(json.dumps({"id": n[0], "method": "Runtime.evaluate",
-                                  "params": {"expression": expression, "returnByValue": True}}))
+        calls = []  # one id per call
+
+        def evaluate(expression):
+            calls.append(len(calls) + 1)
+            view.send(
+                json.dumps(
+                    {
+                        "id": calls[-1],
+                        "method": "Runtime.evaluate",
+                        "params": {"expression": expression, "returnByValue": True},
+                    }
+                )
+            )
             while True:
                 message = json.loads(view.recv())
-                if message.get("id") == n[0]:
+                if message.get("id") == calls[-1]:
                     return message["result"]["result"].get("value")
 
         shown, deadline = "", time.monotonic() + 30
         while time.monotonic() < deadline:
-            shown = evaluate("(document.querySelector('.speaker-controls-notes') || {}).innerText || ''")
+            shown = evaluate(
+                "(document.querySelector('.speaker-controls-notes') || {}).innerText || ''"
+            )
             if note[:40].split()[0] in shown:
                 break
             time.sleep(0.3)
-        assert " ".join(note.split()[:6]) in " ".join(shown.split()), \
+        assert " ".join(note.split()[:6]) in " ".join(shown.split()), (
             f"the speaker view shows {shown[:200]!r}, not the slide's note {note[:200]!r}"
+        )
         loaded = evaluate("performance.getEntriesByType('resource').map(e => e.name)") or []
         assert not [u for u in loaded if not u.startswith(LOCAL_SCHEMES)], loaded
     finally:
