@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST, needs_mnist, run_cli
+from helpers import SHARED_MNIST, needs_mnist, run_cli
 
 from dcgan_lib import cli, models, runs
 

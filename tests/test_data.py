@@ -5,7 +5,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import random_digits
+from helpers import random_digits
 
 import dcgan_lib as dl
 from dcgan_lib import data

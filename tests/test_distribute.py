@@ -14,7 +14,7 @@ import textwrap
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import ROOT
+from helpers import ROOT
 
 import dcgan_lib as dl
 

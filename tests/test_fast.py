@@ -8,8 +8,8 @@ import sys
 import keras
 import numpy as np
 import pytest
-from conftest import ROOT, needs_mnist, random_digits, run_cli
-from conftest import weights_of as _values
+from helpers import ROOT, needs_mnist, random_digits, run_cli
+from helpers import weights_of as _values
 
 import dcgan_lib as dl
 

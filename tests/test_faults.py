@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED_MNIST, needs_mnist, random_digits, run_cli, weights_of
+from helpers import ROOT, SHARED_MNIST, needs_mnist, random_digits, run_cli, weights_of
 
 import dcgan_lib as dl
 from dcgan_lib import cli

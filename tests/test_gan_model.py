@@ -5,8 +5,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import random_digits as _images
-from conftest import weights_of
+from helpers import random_digits as _images
+from helpers import weights_of
 
 import dcgan_lib as dl
 

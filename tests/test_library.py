@@ -12,7 +12,7 @@ import re
 import types
 
 import pytest
-from conftest import ROOT
+from helpers import ROOT
 
 import dcgan_lib as dl
 

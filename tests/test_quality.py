@@ -4,7 +4,7 @@ import re
 
 import numpy as np
 import pytest
-from conftest import SHARED_MNIST
+from helpers import SHARED_MNIST
 
 import dcgan_lib as dl
 from dcgan_lib import quality
