@@ -57,7 +57,7 @@ def test_public_surface_is_small_and_explicit():
 
 
 def test_library_is_small():
-    """At most 2,500 lines (``wc -l``, docstrings included) and a short command line."""
+    """A ratchet at 2,900 lines (``wc -l``): issue 12 asks for 2,500, not met yet; cli.py short."""
     lines = sum(len(path.read_text().splitlines()) for path in LIBRARY)
     assert lines <= 2900, f"dcgan_lib is {lines} lines"  # issue 12 asks for 2,500: not yet
     cli = len((ROOT / "dcgan_lib" / "cli.py").read_text().splitlines())
