@@ -57,9 +57,11 @@ def test_public_surface_is_small_and_explicit():
 
 
 def test_library_is_small():
-    """A ratchet at 2,900 lines (``wc -l``): issue 12 asks for 2,500, not met yet; cli.py short."""
-    lines = sum(len(path.read_text().splitlines()) for path in LIBRARY)
-    assert lines <= 2900, f"dcgan_lib is {lines} lines"  # issue 12 asks for 2,500: not yet
+    """Issue 12's measure: non-blank lines of the modules (not ``__main__.py``), at most 2,500
+    (it counted 3,726 before the redesign); cli.py about 150 lines."""
+    modules = [path for path in LIBRARY if path.name != "__main__.py"]
+    lines = sum(1 for path in modules for line in path.read_text().splitlines() if line.strip())
+    assert lines <= 2500, f"dcgan_lib is {lines} non-blank lines"
     cli = len((ROOT / "dcgan_lib" / "cli.py").read_text().splitlines())
     assert cli <= 160, f"cli.py is {cli} lines"
 
