@@ -83,7 +83,7 @@ clean:
 
 # --- Slides (slides/README.md): one reveal.js deck per chapter, built from the notebooks with
 # their saved outputs, working offline (everything they load is copied into slides/build/lib/).
-.PHONY: slides present test-slides
+.PHONY: slides present test-slides test-browser
 SLIDES_PORT ?= 8000
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -99,3 +99,9 @@ test-slides: slides
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	$(BIN)/python -m pip install -q "websocket-client>=1.6"
 	DCGAN_SLIDES_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/slides/test_browser.py
+
+# Chapter 5's latent explorer in a real JupyterLab, driven by headless Chromium (mouse and keys).
+test-browser: install
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+	$(BIN)/python -m pip install -q "websocket-client>=1.6"
+	DCGAN_SLIDES_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/slides/test_lab_widgets.py

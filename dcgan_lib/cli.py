@@ -16,13 +16,15 @@ from .runs import CHECKPOINT_DIR, HISTORY_FILE, CLIError
 
 def cmd_train(args) -> int:
     out = Path(args.out).expanduser()
-    lock, run, s, images = runs.prepare(args, out)  # the lock is held until we return
+    lock, run, s, (images, labels) = runs.prepare(args, out)  # the lock is held until we return
     import keras
     import tensorflow as tf
 
     from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint
+    from .conditional import labelled_dataset
     from .gan import make_gan
+    from .models import MODELS
 
     keras.utils.set_random_seed(s["seed"])  # the same seed, the same weights
     jit = {"auto": "auto", "on": True, "off": False}[s["xla"]]
@@ -42,7 +44,11 @@ def cmd_train(args) -> int:
     callbacks, steps, error = [stopper, log, budget, saver], len(images) // size, None
 
     def fit(first, last, skip=0):  # epochs first+1..last, less the batches done already
-        data = resumable_dataset(images, size, seed=s["seed"], first_epoch=first, skip=skip)
+        where = dict(seed=s["seed"], first_epoch=first, skip=skip)
+        if MODELS[s["model"]].labelled:  # Chapter 5: (batch, 28, 28, 2) labelled images
+            data = labelled_dataset(images, labels, size, **where)
+        else:
+            data = resumable_dataset(images, size, **where)
         options = dict(callbacks=callbacks, shuffle=False, verbose=0)  # EpochHistory prints
         gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=steps - skip, **options)
 
@@ -74,9 +80,11 @@ def cmd_sample(args) -> int:
         raise CLIError(f"{target} already exists: pass --force to overwrite it")
     if args.n < 1:
         raise CLIError(f"--n must be at least 1, got {args.n}")
+    labels = runs.labels_to_ask(run, args.n, args.digit)  # None: not a conditional run
     generator, which = runs.load_generator(run, directory, args.from_checkpoint)
-    runs.write_samples(target, generator, args.n, noise=run["settings"]["noise"], seed=args.seed)
-    what = f"float32 ({args.n}, 28, 28, 1) in [-1, 1]"
+    options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels)
+    runs.write_samples(target, generator, args.n, **options)
+    what = f"float32 ({args.n}, 28, 28, 1) in [-1, 1]" + (", labels" if labels is not None else "")
     print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}")
     return 0
 
@@ -128,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", required=True, help="output .npz file")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    what = "only this digit (a conditional run; default: 0, 1, ..., 9 in turn)"
+    sample.add_argument("--digit", type=int, help=what)
     what = "sample from the checkpoint ckpt-STEP instead of the newest"
     sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)
     what = "Evaluate generated images (see dcgan_lib.quality)."

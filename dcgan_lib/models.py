@@ -243,12 +243,14 @@ def build_fast_discriminator(width=16, depth=3, negative_slope=0.2):
 
 
 class ModelSpec(NamedTuple):
-    """A named pair: its builders, whether D outputs logits, and its training defaults."""
+    """A named pair: its builders, whether D outputs logits, its training defaults, and whether
+    it trains on labelled images, as Chapter 5's conditional GAN does."""
 
     generator: object
     discriminator: object
     logits: bool
     defaults: dict
+    labelled: bool = False
 
 
 # Each model's name (the CLI's --model), builders and training defaults. "dense": DCGAN's Adam
@@ -265,3 +267,5 @@ MODELS = {
 }
 
 __all__ = [name for name in dir() if name.startswith("build_")] + ["MODELS", "generate_images"]
+
+from . import conditional  # noqa: E402, F401  registers Chapter 5's "conditional"

@@ -125,7 +125,12 @@ class Report(dict):
         hist, n, classes = self["class_histogram"], self["n"], self["classes_covered"]
         digits = " ".join(f"{d}:{c}" for d, c in enumerate(hist))
         scores = f"fid={self['fid']:.3f} score={self['classifier_score']:.2f}"
-        return f"predicted digits: {digits}\n{scores} classes={classes}/{len(hist)} n={n}"
+        text = f"predicted digits: {digits}\n{scores} classes={classes}/{len(hist)} n={n}"
+        if "accuracy" in self:  # Chapter 5: a conditional G's samples, digits asked for
+            shares = enumerate(self["per_class"])
+            asked = " ".join(f"{d}:{100 * a:.1f}" for d, a in shares if a == a)  # NaN: not asked
+            text += f"\nread as asked: {100 * self['accuracy']:.2f}% (by digit asked: {asked})"
+        return text
 
 
 def evaluate_images(images, reference=None, *, batch_size=500, min_fraction=0.01) -> Report:
@@ -152,7 +157,12 @@ def evaluate_file(path, **kwargs) -> Report:
     if "images" not in arrays:
         raise file_error(path, f"has no array 'images' (it has {sorted(arrays)}). {_SAMPLES_HINT}")
     try:
-        return evaluate_images(arrays["images"], **kwargs)
+        report = evaluate_images(arrays["images"], **kwargs)
+        if "labels" in arrays:  # Chapter 5: the digits a conditional G was asked for
+            from .conditional import obedience
+
+            report.update(obedience(arrays["images"], arrays["labels"]))
+        return report
     except ValueError as err:
         raise file_error(path, err) from None
 

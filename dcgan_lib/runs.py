@@ -188,17 +188,17 @@ def _run_in(out: Path, model: str | None):
 
 
 def prepare(args, out: Path):
-    """``(lock, run, settings, images)`` for ``train --out out``: refused before anything is
-    written, then locked until the process ends or ``lock`` is closed (``run``: None if new)."""
+    """``(lock, run, settings, (images, labels))`` for ``train --out out``: refused before it
+    writes, then locked until the process ends or ``lock`` is closed (``run``: None if new)."""
     run = _run_in(out, args.model)
     s = merge_settings(args, run)
     try:
-        (images, _), _ = load_mnist()
+        (images, labels), _ = load_mnist()
     except (FileNotFoundError, ValueError) as err:
         raise CLIError(str(err).splitlines()[0]) from None
     if s["images"] is not None and s["images"] > len(images):
         raise CLIError(f"--images {s['images']} is more than the {len(images)} there are")
-    images = images[: s["images"]]
+    images, labels = images[: s["images"]], labels[: s["images"]]
     if len(images) < s["batch_size"]:
         few = f"{len(images)} images are fewer than one batch of {s['batch_size']}"
         raise CLIError(f"{few}: lower --batch-size or raise --images")
@@ -217,7 +217,7 @@ def prepare(args, out: Path):
     if _run_in(out, args.model) != run:  # another trainer wrote it before we locked
         lock.close()
         return prepare(args, out)
-    return lock, run, s, images
+    return lock, run, s, (images, labels)
 
 
 def restore(checkpoint, directory: Path, run, step, s=None):
@@ -327,9 +327,26 @@ def end_session(out: Path, run, session, s, checkpoint, saver, stopped, error, s
     return 0
 
 
-def write_samples(target: Path, generator, n: int, *, noise: str, seed: int):
+def labels_to_ask(run, n: int, digit):
+    """The digits (n,) to ask a conditional run's G for (``digit``, else 0..9 in turn), None for
+    a run of another model; CLIError for a ``digit`` that cannot be asked for."""
+    from .models import MODELS
+
+    labelled = MODELS[run["model"]].labelled
+    if digit is not None and not (labelled and 0 <= digit <= 9):
+        why = "ask for a digit from 0 to 9"
+        if not labelled:
+            why = f"'{run['model']}' is not conditional (train one with --model conditional)"
+        raise CLIError(f"--digit {digit}: {why}")
+    if labelled:
+        return np.arange(n) % 10 if digit is None else np.full(n, digit)
+
+
+def write_samples(target: Path, generator, n: int, *, noise: str, seed: int, labels=None):
     """``np.savez(target, images=generate_images(generator, n, ...))`` one batch at a time
-    (memory holds one batch); the file appears under its name only once complete."""
+    (memory holds one batch); the file appears under its name only once complete. ``labels``
+    (n,): the digits a labelled model of Chapter 5 is asked for, saved as ``labels`` too."""
+    from .conditional import generate_digits
     from .models import generate_batches
 
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -337,17 +354,26 @@ def write_samples(target: Path, generator, n: int, *, noise: str, seed: int):
     if need > free:
         space = f"{need / 1e6:,.0f} MB in {target.parent}, which has {free / 1e6:,.0f} MB free"
         raise CLIError(f"--n {n} needs {space}: ask for fewer images (evaluate uses 10,000)")
+    if labels is not None:
+        pieces = (range(start, min(start + 500, n)) for start in range(0, n, 500))
+        batches = (generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start])
+                   for i in pieces)  # fmt: skip
+    else:
+        batches = generate_batches(generator, n, noise=noise, seed=seed)
     tmp, done = target.with_name(target.stem + ".tmp.npz"), 0
     header = {"descr": "<f4", "fortran_order": False, "shape": (n, 28, 28, 1)}
     try:
         with zipfile.ZipFile(tmp, "w") as archive:
             with archive.open("images.npy", "w", force_zip64=True) as f:
                 np.lib.format.write_array_header_1_0(f, header)
-                for batch in generate_batches(generator, n, noise=noise, seed=seed):
+                for batch in batches:
                     f.write(batch.astype("<f4", copy=False).tobytes())
                     done += len(batch)
                     if n > 10_000 and done % 10_000 == 0:
                         print(f"  {done:,} of {n:,} images", flush=True)
+            if labels is not None:
+                with archive.open("labels.npy", "w") as f:
+                    np.lib.format.write_array(f, labels.astype(np.int64))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

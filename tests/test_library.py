@@ -17,13 +17,14 @@ from helpers import ROOT
 import dcgan_lib as dl
 
 LIBRARY = sorted((ROOT / "dcgan_lib").glob("*.py"))
-TAG = re.compile(r"Defined in (Chapter [1-4]|Appendix A)\.")
+TAG = re.compile(r"Defined in (Chapter [1-5]|Appendix A)\.")
 CHAPTERS = {
     "Chapter 1": "01_",
     "Chapter 2": "02_",
     "Chapter 3": "03_",
     "Chapter 4": "04_",
     "Appendix A": "05_",
+    "Chapter 5": "06_",
 }
 ORDER = list(CHAPTERS)
 NOTEBOOKS = {
@@ -33,11 +34,11 @@ NOTEBOOKS = {
 
 
 def public_callables():
-    return {
-        name: getattr(dl, name)
-        for name in dl.__all__
-        if callable(getattr(dl, name)) and not isinstance(getattr(dl, name), dict)
-    }
+    """Name -> function: ``dl``'s, and Chapter 5's as ``cgan.<name>`` (``cgan = dl.conditional``,
+    a namespace of its own: the 60 names above stay the core's)."""
+    found = {name: getattr(dl, name) for name in dl.__all__}
+    found |= {f"cgan.{name}": getattr(dl.conditional, name) for name in dl.conditional.__all__}
+    return {name: f for name, f in found.items() if callable(f) and not isinstance(f, dict)}
 
 
 def chapter_of(obj) -> str:
@@ -81,7 +82,15 @@ def _cells(chapter):
 
 
 SHOWN = re.compile(r"show_source\(([^)]*)\)")
-USED = re.compile(r"\bdl\.([A-Za-z]\w*)")
+USED = re.compile(r"\b(?:dl\.|(cgan\.))([A-Za-z]\w*)")  # dl.name or cgan.name
+
+
+def _is_check(name):  # exercise self-checks: dl.check_* and cgan.check_*
+    return name.split(".")[-1].startswith("check_")
+
+
+def used(source):
+    return ["".join(pair) for pair in USED.findall(source)]
 
 
 @pytest.mark.parametrize("chapter", ORDER)
@@ -93,8 +102,8 @@ def test_chapter_shows_its_functions_before_calling_them(chapter):
             previous_markdown = source
             continue
         for call in SHOWN.findall(source):
-            shown.update(USED.findall(call))
-        for name in dict.fromkeys(USED.findall(source)):
+            shown.update(used(call))
+        for name in dict.fromkeys(used(source)):
             if name not in functions:
                 continue
             home = chapter_of(functions[name])
@@ -103,9 +112,9 @@ def test_chapter_shows_its_functions_before_calling_them(chapter):
                 assert said in source or said in previous_markdown, (
                     f"{chapter} calls dl.{name} of {home} without saying '{said}'"
                 )
-            elif home == chapter and not name.startswith("check_"):  # checks: not taught, used
+            elif home == chapter and not _is_check(name):  # checks: not taught, used
                 assert name in shown, f"{chapter} calls dl.{name} before showing its code"
     mine = {
-        n for n, f in functions.items() if chapter_of(f) == chapter and not n.startswith("check_")
+        n for n, f in functions.items() if chapter_of(f) == chapter and not _is_check(n)
     }
     assert not mine - shown, f"{chapter} never shows {sorted(mine - shown)}"

@@ -9,11 +9,12 @@ import dcgan_lib as dl
 def test_model_shapes_and_ranges(name):
     spec = dl.MODELS[name]
     g, d, logits = spec.generator(), spec.discriminator(), spec.logits
-    assert g.output_shape == (None, 28, 28, 1)
+    channels = 2 if spec.labelled else 1  # Chapter 5: labelled images, digit and label map
+    assert g.output_shape == (None, 28, 28, channels)
     assert d.output_shape == (None, 1)
     z = np.random.default_rng(0).standard_normal((8, g.input_shape[-1])).astype("float32") * 5
     images = g(z, training=False).numpy()
-    assert images.shape == (8, 28, 28, 1)
+    assert images.shape == (8, 28, 28, channels)
     assert images.min() >= -1 and images.max() <= 1
     out = d(images, training=False).numpy()
     assert out.shape == (8, 1)

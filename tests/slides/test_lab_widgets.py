@@ -1,0 +1,149 @@
+"""Chapter 5's latent explorer in a real JupyterLab, driven by headless Chromium.
+
+Run with `make test-browser` (installs Chromium if missing); `make test` does not collect it (see
+conftest.py). A JupyterLab server on 127.0.0.1 opens a small notebook that builds
+``cgan.latent_explorer`` on an untrained G (the widget's code is the same as in the chapter); the
+browser runs the cell with Shift+Enter, then picks another digit in the dropdown and drags the first
+slider's handle with the mouse, and after each checks that the slider's readout and the picture
+drawn by the kernel changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from test_browser import DevTools, find_chromium
+
+ROOT = Path(__file__).resolve().parents[2]
+CELL = """\
+import numpy as np
+import dcgan_lib as dl
+
+cgan = dl.conditional
+G = cgan.build_generator()  # untrained: the widget's behaviour is what is tested
+explorer = cgan.latent_explorer(G, np.zeros(64, "float32"), directions=2, seed=0)
+explorer"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab():
+    """(url of the notebook, folder): a JupyterLab server on a fresh folder, stopped after."""
+    folder = Path(tempfile.mkdtemp(prefix="lab-widgets-"))
+    notebook = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": CELL, "outputs": [],
+                   "execution_count": None}],  # fmt: skip
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    (folder / "explorer.ipynb").write_text(json.dumps(notebook))
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
+               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
+               f"--ServerApp.root_dir={folder}", "--allow-root"]  # fmt: skip
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_CONFIG_DIR=str(folder / ".cfg"))
+    server = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("JupyterLab did not start")
+            time.sleep(0.5)
+    yield f"{base}/lab/tree/explorer.ipynb?token={token}", folder
+    server.terminate()
+    try:
+        server.wait(20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("no Chromium: `make test-browser` installs it, or set CHROMIUM=/path/to/chrome")
+    tools = DevTools(executable)
+    for domain in ("Page", "Runtime"):
+        tools.call(f"{domain}.enable")
+    tools.call("Emulation.setDeviceMetricsOverride", width=1280, height=900,
+               deviceScaleFactor=1, mobile=False)  # fmt: skip
+    yield tools
+    tools.close()
+
+
+PICTURE = "(document.querySelector('.widget-output img') || {}).src || ''"
+READOUT = "(document.querySelector('.widget-readout') || {}).textContent || ''"
+
+
+def _key(browser, key, code, modifiers=0, text=None):
+    for kind in ("rawKeyDown", "char", "keyUp") if text else ("rawKeyDown", "keyUp"):
+        browser.call("Input.dispatchKeyEvent", type=kind, key=key, code=code,
+                     windowsVirtualKeyCode=13 if key == "Enter" else 0, modifiers=modifiers,
+                     **({"text": text} if kind == "char" else {}))  # fmt: skip
+
+
+def _changed(browser, expression, before, what, timeout=60):
+    browser.wait_until(f"({expression}) !== {json.dumps(before)} && ({expression}) !== ''",
+                       timeout, what)  # fmt: skip
+    return browser.evaluate(expression)
+
+
+def test_explorer_redraws_on_pick_and_drag(lab, browser):
+    url, _ = lab
+    browser.call("Page.navigate", url=url)
+    browser.wait_until("!!document.querySelector('.jp-Notebook .jp-Cell .cm-content')", 120,
+                       "JupyterLab shows the notebook")  # fmt: skip
+    browser.wait_until("!!document.querySelector('.jp-Notebook-ExecutionIndicator')"
+                       " || !!document.querySelector('.jp-Toolbar-kernelStatus')"
+                       " || document.title.includes('explorer')", 60, "the kernel starts")  # fmt: skip
+    time.sleep(3)  # let the kernel connect
+    browser.evaluate("document.querySelector('.jp-Notebook .jp-Cell .cm-content').focus()")
+    browser.evaluate("document.querySelector('.jp-Notebook').focus()")
+    _key(browser, "Escape", "Escape")  # command mode, the cell selected
+    _key(browser, "Enter", "Enter", modifiers=8, text="\r")  # Shift+Enter: run it
+    first = _changed(browser, PICTURE, "", "the explorer draws a picture", timeout=180)
+
+    # pick digit 2 in the dropdown, as a click and a choice would
+    browser.evaluate("""(() => { const s = document.querySelector('.widget-dropdown select');
+        s.value = s.options[2].value; s.dispatchEvent(new Event('change', {bubbles: true})); })()""")
+    picked = _changed(browser, PICTURE, first, "a new picture after picking digit 2")
+
+    # drag the first slider's handle 80 pixels to the right with the mouse
+    before = browser.evaluate(READOUT)
+    box = browser.evaluate("""(() => { const r = document.querySelector('.widget-slider
+        .noUi-handle').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
+    x, y = box
+    browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left",
+                 clickCount=1)  # fmt: skip
+    for step in range(1, 9):
+        browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x + 10 * step, y=y,
+                     button="left")  # fmt: skip
+    browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x + 80, y=y, button="left",
+                 clickCount=1)  # fmt: skip
+    after = _changed(browser, READOUT, before, "the slider's readout moves")
+    assert float(after) > float(before)
+    _changed(browser, PICTURE, picked, "a new picture after the drag")
