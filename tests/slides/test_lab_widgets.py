@@ -10,6 +10,7 @@ drawn by the kernel changed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -42,13 +43,20 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def lab():
+@contextlib.contextmanager
+def lab_server():
     """(url of the notebook, folder): a JupyterLab server on a fresh folder, stopped after."""
     folder = Path(tempfile.mkdtemp(prefix="lab-widgets-"))
     notebook = {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": CELL, "outputs": [],
-                   "execution_count": None}],  # fmt: skip
+        "cells": [
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "source": CELL,
+                "outputs": [],
+                "execution_count": None,
+            }
+        ],  # fmt: skip
         "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3"}},
         "nbformat": 4,
         "nbformat_minor": 5,
@@ -70,15 +78,23 @@ def lab():
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                pytest.fail("JupyterLab did not start")
+                raise RuntimeError("JupyterLab did not start")
             time.sleep(0.5)
-    yield f"{base}/lab/tree/explorer.ipynb?token={token}", folder
-    server.terminate()
     try:
-        server.wait(20)
-    except subprocess.TimeoutExpired:
-        server.kill()
-    shutil.rmtree(folder, ignore_errors=True)
+        yield f"http://localhost:{port}/lab/tree/explorer.ipynb?token={token}", folder
+    finally:
+        server.terminate()
+        try:
+            server.wait(20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def lab():
+    with lab_server() as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
@@ -134,8 +150,9 @@ def test_explorer_redraws_on_pick_and_drag(lab, browser):
 
     # drag the first slider's handle 80 pixels to the right with the mouse
     before = browser.evaluate(READOUT)
-    box = browser.evaluate("""(() => { const r = document.querySelector('.widget-slider
-        .noUi-handle').getBoundingClientRect(); return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
+    box = browser.evaluate("""(() => {
+        const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
+        return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
     x, y = box
     browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left",
                  clickCount=1)  # fmt: skip
