@@ -125,7 +125,5 @@ def test_chapter_shows_its_functions_before_calling_them(chapter):
                 )
             elif home == chapter and not _is_check(name):  # checks: not taught, used
                 assert name in shown, f"{chapter} calls dl.{name} before showing its code"
-    mine = {
-        n for n, f in functions.items() if chapter_of(f) == chapter and not _is_check(n)
-    }
+    mine = {n for n, f in functions.items() if chapter_of(f) == chapter and not _is_check(n)}
     assert not mine - shown, f"{chapter} never shows {sorted(mine - shown)}"

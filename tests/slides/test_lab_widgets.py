@@ -78,7 +78,7 @@ def lab_server():
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                raise RuntimeError("JupyterLab did not start")
+                raise RuntimeError("JupyterLab did not start") from None
             time.sleep(0.5)
     try:
         yield f"http://localhost:{port}/lab/tree/explorer.ipynb?token={token}", folder
