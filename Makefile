@@ -24,10 +24,12 @@ ifneq ($(wildcard $(SHARED_MNIST)),)
   export DCGAN_MNIST ?= $(SHARED_MNIST)
 endif
 
-.PHONY: install lab lint format test test-unit test-notebooks full-run bench clean help
+.PHONY: install lab fresh tensorboard lint format test test-unit test-notebooks full-run bench clean help
 
 help:
-	@echo "make lab    - set up .venv (if needed) and open JupyterLab on notebooks/"
+	@echo "make lab    - set up .venv (if needed) and open JupyterLab on working copies in workspace/"
+	@echo "make fresh NB=01_first_gan.ipynb - replace a working copy by the committed chapter"
+	@echo "make tensorboard - TensorBoard on the runs your working copies write (http://127.0.0.1:6006)"
 	@echo "make test   - set up/update .venv, lint, run unit tests + every notebook (quick mode)"
 	@echo "make lint   - ruff check and format check (make format fixes what it can)"
 	@echo "make full-run NB=notebooks/01_first_gan.ipynb - run a chapter at full length, saving outputs"
@@ -45,9 +47,21 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# As root (containers, some cloud notebooks) Jupyter needs --allow-root.
+# JupyterLab opens working copies in workspace/ (git-ignored), made from notebooks/ when missing:
+# the committed full runs stay as they are, whatever is run or saved. As root (containers, some
+# cloud notebooks) Jupyter needs --allow-root.
 lab: install
-	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/python scripts/working_copies.py
+	$(BIN)/jupyter lab workspace/ $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# TensorBoard on the runs Chapter 3 writes from your working copies; no need to activate .venv.
+tensorboard: install
+	$(BIN)/tensorboard --logdir workspace/runs --host 127.0.0.1 --port 6006
+
+# Replace a working copy by the committed chapter (the old copy is kept in workspace/replaced/).
+fresh: install
+	@test -n "$(NB)" || { echo "say which: make fresh NB=01_first_gan.ipynb"; exit 2; }
+	$(BIN)/python scripts/working_copies.py --fresh $(NB)
 
 # ruff (pyproject.toml): lint and format check of the library, tests, scripts and notebooks.
 lint: install

@@ -74,8 +74,8 @@ def cmd_sample(args) -> int:
     if not directory.is_dir():
         raise CLIError(f"run directory {directory} does not exist: give one written by 'train'")
     run = runs.read_run(directory)
-    if target.suffix != ".npz":
-        raise CLIError(f"--out {target} should end in .npz")
+    if target.suffix not in (".npz", ".png"):
+        raise CLIError(f"--out {target} should end in .npz (the images) or .png (a picture)")
     if target.exists() and not args.force:
         raise CLIError(f"{target} already exists: pass --force to overwrite it")
     if args.n < 1:
@@ -83,8 +83,9 @@ def cmd_sample(args) -> int:
     labels = runs.labels_to_ask(run, args.n, args.digit)  # None: not a conditional run
     generator, which = runs.load_generator(run, directory, args.from_checkpoint)
     options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels)
-    runs.write_samples(target, generator, args.n, **options)
-    what = f"float32 ({args.n}, 28, 28, 1) in [-1, 1]" + (", labels" if labels is not None else "")
+    what = (runs.write_grid if target.suffix == ".png" else runs.write_samples)(
+        target, generator, args.n, **options
+    )
     print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}")
     return 0
 
@@ -130,14 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)
     what = "generate images from a run's latest checkpoint"
     how = "Write N generated images (key 'images', float32 (N, 28, 28, 1) in [-1, 1]) to an .npz"
-    sample = sub.add_parser("sample", help=what, description=how + " file.")
+    sample = sub.add_parser("sample", help=what, description=how + " file, or a grid to a .png.")
     sample.add_argument("dir", help="run directory written by 'train'")
     sample.add_argument("--n", type=int, required=True, help="number of images")
-    sample.add_argument("--out", required=True, help="output .npz file")
+    sample.add_argument("--out", required=True, help="output .npz file (or .png: a picture)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
-    what = "only this digit (a conditional run; default: 0, 1, ..., 9 in turn)"
-    sample.add_argument("--digit", type=int, help=what)
+    sample.add_argument("--digit", type=int, help="only this digit (a conditional run's)")
     what = "sample from the checkpoint ckpt-STEP instead of the newest"
     sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)
     what = "Evaluate generated images (see dcgan_lib.quality)."

@@ -342,6 +342,28 @@ def labels_to_ask(run, n: int, digit):
         return np.arange(n) % 10 if digit is None else np.full(n, digit)
 
 
+def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels=None) -> str:
+    """A picture of ``n`` <= 400 samples, 10 a row (a conditional run's columns: digits 0..9),
+    white on black, written to the .png ``target``; what was written, in words."""
+    import matplotlib.image
+
+    from .plotting import image_grid
+
+    if n > 400:
+        raise CLIError(f"--n {n} is too many for one picture: ask for at most 400 (or an .npz)")
+    tmp = target.with_name(target.stem + ".tmp.npz")
+    write_samples(tmp, generator, n, noise=noise, seed=seed, labels=labels)
+    with np.load(tmp) as f:
+        images = f["images"]
+    tmp.unlink()
+    rows, columns = -(-n // 10), min(n, 10)
+    padded = np.concatenate([images, -np.ones((rows * columns - n, 28, 28, 1), np.float32)])
+    grid, part = image_grid(padded, rows, columns), target.with_name(target.stem + ".tmp.png")
+    matplotlib.image.imsave(part, grid, cmap="gray", vmin=0, vmax=255)
+    os.replace(part, target)
+    return f"a {rows} x {columns} grid, {grid.shape[1]} x {grid.shape[0]} pixels"
+
+
 def write_samples(target: Path, generator, n: int, *, noise: str, seed: int, labels=None):
     """``np.savez(target, images=generate_images(generator, n, ...))`` one batch at a time
     (memory holds one batch); the file appears under its name only once complete. ``labels``
@@ -378,3 +400,4 @@ def write_samples(target: Path, generator, n: int, *, noise: str, seed: int, lab
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, target)
+    return f"float32 ({n}, 28, 28, 1) in [-1, 1]" + (", labels" if labels is not None else "")

@@ -406,10 +406,29 @@ def write_index(out: Path, decks: list[dict]) -> None:
     )
 
 
+def unfit_for_slides(nb) -> str | None:
+    """Why a notebook's saved outputs may not go on slides (an error, a quick-mode run), or None."""
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if out.get("output_type") == "error":
+                return f"a cell's saved output is an error ({out.get('ename')})"
+            if out.get("output_type") == "stream" and "Run mode QUICK" in "".join(out["text"]):
+                return "it was saved from a quick-mode run (DCGAN_QUICK=1)"
+    return None
+
+
 def build(notebooks: list[Path], out: Path, quiet: bool = False) -> list[dict]:
-    """Build one deck per notebook into out/; return the manifest (also written to decks.json)."""
+    """Build one deck per notebook into out/; return the manifest (also written to decks.json).
+    Refuses (exit 2) a notebook whose saved outputs hold an error or come from quick mode."""
     if not notebooks:
         sys.exit("build_slides: no notebook to build")
+    unfit = [(p, unfit_for_slides(nbformat.read(p, as_version=4))) for p in notebooks]
+    unfit = [f"{p.name}: {why}" for p, why in unfit if why]
+    if unfit:
+        print("build_slides: not building decks from notebooks that are not full runs:\n  "
+              + "\n  ".join(unfit) + "\nRestore the committed ones (git checkout -- notebooks/) "
+              "or re-run them at full length (make full-run NB=...).", file=sys.stderr)  # fmt: skip
+        sys.exit(2)
     install_vendor(quiet)
     out.mkdir(parents=True, exist_ok=True)
     copy_assets(out / "lib")

@@ -233,3 +233,17 @@ def test_sample_writes_batch_by_batch_the_same_images(tmp_path, capsys, monkeypa
     with pytest.raises(KeyboardInterrupt):
         runs.write_samples(tmp_path / "u.npz", generator, 20, noise="normal", seed=3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.npz"]
+
+
+def test_sample_saves_a_picture_a_student_can_open(trained, tmp_path):
+    import matplotlib.image
+
+    target = tmp_path / "grid.png"
+    result = run_cli("sample", trained, "--n", 25, "--out", target)
+    assert result.returncode == 0, result.stderr
+    assert "a 3 x 10 grid" in result.stdout and not list(tmp_path.glob("*.tmp*"))
+    picture = matplotlib.image.imread(target)  # rows of 10 tiles of 28 px, 2 px apart
+    assert picture.shape[:2] == (3 * 30 + 2, 10 * 30 + 2) and picture.std() > 0
+    too_many = run_cli("sample", trained, "--n", 401, "--out", tmp_path / "big.png")
+    assert_clean_error(too_many, "at most 400")
+    assert_clean_error(run_cli("sample", trained, "--n", 4, "--out", tmp_path / "a.jpg"), ".png")

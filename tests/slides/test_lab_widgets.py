@@ -1,11 +1,14 @@
-"""Chapter 5's latent explorer in a real JupyterLab, driven by headless Chromium.
+"""Chapter 5's latent explorer, and a live session on working copies, in a real JupyterLab driven
+by headless Chromium.
 
 Run with `make test-browser` (installs Chromium if missing); `make test` does not collect it (see
 conftest.py). A JupyterLab server on 127.0.0.1 opens a small notebook that builds
 ``cgan.latent_explorer`` on an untrained G (the widget's code is the same as in the chapter); the
 browser runs the cell with Shift+Enter, then picks another digit in the dropdown and drags the first
 slider's handle with the mouse, and after each checks that the slider's readout and the picture
-drawn by the kernel changed.
+drawn by the kernel changed. A second test runs all of Chapter 4 on a working copy (as `make lab`
+makes them), drags its threshold slider, waits past JupyterLab's autosave, and checks that the
+copy was saved and no committed notebook changed.
 """
 
 from __future__ import annotations
@@ -44,8 +47,13 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def lab_server():
-    """(url of the notebook, folder): a JupyterLab server on a fresh folder, stopped after."""
+def lab_server(folder=None, name="explorer.ipynb", env=None):
+    """(url of ``name``, folder): a JupyterLab server on ``folder`` (default: a fresh one holding
+    a small notebook that builds the explorer), stopped after."""
+    if folder is not None:
+        with _serve(folder, name, env) as found:
+            yield found
+        return
     folder = Path(tempfile.mkdtemp(prefix="lab-widgets-"))
     notebook = {
         "cells": [
@@ -62,11 +70,30 @@ def lab_server():
         "nbformat_minor": 5,
     }
     (folder / "explorer.ipynb").write_text(json.dumps(notebook))
+    try:
+        with _serve(folder, name, env) as found:
+            yield found
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _serve(folder, name, env):
     port, token = _free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-               "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-               f"--ServerApp.root_dir={folder}", "--allow-root"]  # fmt: skip
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_CONFIG_DIR=str(folder / ".cfg"))
+    command = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        f"--port={port}",
+        "--ServerApp.ip=127.0.0.1",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={folder}",
+        "--allow-root",
+        "--LabApp.expose_app_in_browser=True",
+    ]  # window.jupyterapp: Run All, as the menu does
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", JUPYTER_CONFIG_DIR=str(folder / ".cfg"),
+               **(env or {}))  # fmt: skip
     server = subprocess.Popen(command, cwd=folder, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
@@ -81,14 +108,13 @@ def lab_server():
                 raise RuntimeError("JupyterLab did not start") from None
             time.sleep(0.5)
     try:
-        yield f"http://localhost:{port}/lab/tree/explorer.ipynb?token={token}", folder
+        yield f"http://localhost:{port}/lab/tree/{name}?token={token}", folder
     finally:
         server.terminate()
         try:
             server.wait(20)
         except subprocess.TimeoutExpired:
             server.kill()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +190,50 @@ def test_explorer_redraws_on_pick_and_drag(lab, browser):
     after = _changed(browser, READOUT, before, "the slider's readout moves")
     assert float(after) > float(before)
     _changed(browser, PICTURE, picked, "a new picture after the drag")
+
+
+def test_a_live_session_leaves_the_committed_notebooks_alone(browser, tmp_path):
+    """`make lab`'s working copies: run all of Chapter 4 (quick mode), drag its threshold slider,
+    wait past JupyterLab's two-minute autosave; the copy was saved, notebooks/ was not touched."""
+    import hashlib
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("wc", ROOT / "scripts" / "working_copies.py")
+    working_copies = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(working_copies)
+    name = "04_what_the_discriminator_sees.ipynb"
+    committed = {p: hashlib.sha256(p.read_bytes()).hexdigest()
+                 for p in (ROOT / "notebooks").glob("*.ipynb")}  # fmt: skip
+    workspace = tmp_path / "workspace"
+    working_copies.sync(ROOT / "notebooks", workspace, out=lambda line: None)
+    copy_before = (workspace / name).read_bytes()
+    with lab_server(workspace, name, env={"DCGAN_QUICK": "1"}) as (url, _):
+        browser.call("Page.navigate", url=url)
+        browser.wait_until("!!(window.jupyterapp && document.querySelector('.jp-Notebook"
+                           " .jp-Cell'))", 120, "JupyterLab shows Chapter 4")  # fmt: skip
+        time.sleep(3)
+        browser.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        started = time.monotonic()
+        browser.wait_until("!!document.querySelector('.widget-slider .noUi-handle')", 600,
+                           "Run All reaches the threshold explorer")  # fmt: skip
+        before = browser.evaluate(READOUT)
+        box = browser.evaluate("""(() => {
+            const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
+            return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
+        x, y = box
+        browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left",
+                     clickCount=1)  # fmt: skip
+        for step in range(1, 7):
+            browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x - 10 * step, y=y,
+                         button="left")  # fmt: skip
+        browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x - 60, y=y,
+                     button="left", clickCount=1)  # fmt: skip
+        assert float(_changed(browser, READOUT, before, "the threshold moves")) < float(before)
+        time.sleep(max(0, 130 - (time.monotonic() - started)))  # past one autosave interval
+        deadline = time.monotonic() + 60
+        while (workspace / name).read_bytes() == copy_before and time.monotonic() < deadline:
+            time.sleep(2)
+    assert (workspace / name).read_bytes() != copy_before, "JupyterLab saved the working copy"
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in (ROOT / "notebooks").glob("*.ipynb")}  # fmt: skip
+    assert after == committed, "a committed notebook changed during the session"
