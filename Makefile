@@ -114,7 +114,8 @@ test-slides: slides
 	$(BIN)/python -m pip install -q "websocket-client>=1.6"
 	DCGAN_SLIDES_BROWSER=1 $(BIN)/python -m pytest -p no:cacheprovider tests/slides/test_browser.py
 
-# Chapter 5's latent explorer in a real JupyterLab, driven by headless Chromium (mouse and keys).
+# In a real JupyterLab driven by headless Chromium (mouse and keys): Chapter 5's latent explorer,
+# and a live Chapter 4 session on a working copy that must leave notebooks/ untouched (~4 min).
 test-browser: install
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 	$(BIN)/python -m pip install -q "websocket-client>=1.6"

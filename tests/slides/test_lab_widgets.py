@@ -137,6 +137,8 @@ def browser():
     tools.close()
 
 
+# the open notebook panel, in JupyterLab's own objects (window.jupyterapp: expose_app_in_browser)
+NOTEBOOK = "Array.from(window.jupyterapp.shell.widgets('main')).find(w => w.sessionContext)"
 PICTURE = "(document.querySelector('.widget-output img') || {}).src || ''"
 READOUT = "(document.querySelector('.widget-readout') || {}).textContent || ''"
 
@@ -216,6 +218,21 @@ def test_a_live_session_leaves_the_committed_notebooks_alone(browser, tmp_path):
         started = time.monotonic()
         browser.wait_until("!!document.querySelector('.widget-slider .noUi-handle')", 600,
                            "Run All reaches the threshold explorer")  # fmt: skip
+        done = """(() => { const nb = NOTEBOOK;
+            const code = nb.content.widgets.filter(c => c.model.type === 'code');
+            return code.every(c => c.model.executionCount !== null)
+                && nb.sessionContext.session.kernel.status === 'idle'; })()"""
+        browser.wait_until(done.replace("NOTEBOOK", NOTEBOOK), 600, "Run All finishes")
+        for _ in range(20):  # scroll the slider on screen (mouse events reach only what is seen);
+            top = browser.evaluate("""(() => {  // cells resize as they render: until it stays
+                const h = document.querySelector('.widget-slider .noUi-handle');
+                const outer = h.closest('.jp-WindowedPanel-outer'), top = h.getBoundingClientRect().top;
+                if (top < 200 || top > 700) outer.scrollTop += top - 450;
+                return top; })()""")
+            if 200 <= top <= 700:
+                break
+            time.sleep(0.5)
+        time.sleep(2)
         before = browser.evaluate(READOUT)
         box = browser.evaluate("""(() => {
             const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
