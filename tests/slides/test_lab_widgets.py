@@ -123,7 +123,7 @@ def lab():
         yield found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # a browser per test: leaving a JupyterLab page with unsaved work asks first
 def browser():
     executable = find_chromium()
     if executable is None:
@@ -156,6 +156,18 @@ def _changed(browser, expression, before, what, timeout=60):
     return browser.evaluate(expression)
 
 
+def _drag_slider(browser, dx):
+    """Drag the first slider's handle ``dx`` pixels with the mouse: press, move, release."""
+    x, y = browser.evaluate("""(() => {
+        const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
+        return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
+    mouse = dict(y=y, button="left")
+    browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, clickCount=1, **mouse)
+    for step in range(1, 9):
+        browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x + dx * step / 8, **mouse)
+    browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x + dx, clickCount=1, **mouse)
+
+
 def test_explorer_redraws_on_pick_and_drag(lab, browser):
     url, _ = lab
     browser.call("Page.navigate", url=url)
@@ -178,17 +190,7 @@ def test_explorer_redraws_on_pick_and_drag(lab, browser):
 
     # drag the first slider's handle 80 pixels to the right with the mouse
     before = browser.evaluate(READOUT)
-    box = browser.evaluate("""(() => {
-        const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
-        return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
-    x, y = box
-    browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left",
-                 clickCount=1)  # fmt: skip
-    for step in range(1, 9):
-        browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x + 10 * step, y=y,
-                     button="left")  # fmt: skip
-    browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x + 80, y=y, button="left",
-                 clickCount=1)  # fmt: skip
+    _drag_slider(browser, 80)
     after = _changed(browser, READOUT, before, "the slider's readout moves")
     assert float(after) > float(before)
     _changed(browser, PICTURE, picked, "a new picture after the drag")
@@ -234,17 +236,7 @@ def test_a_live_session_leaves_the_committed_notebooks_alone(browser, tmp_path):
             time.sleep(0.5)
         time.sleep(2)
         before = browser.evaluate(READOUT)
-        box = browser.evaluate("""(() => {
-            const r = document.querySelector('.widget-slider .noUi-handle').getBoundingClientRect();
-            return [r.x + r.width / 2, r.y + r.height / 2]; })()""")
-        x, y = box
-        browser.call("Input.dispatchMouseEvent", type="mousePressed", x=x, y=y, button="left",
-                     clickCount=1)  # fmt: skip
-        for step in range(1, 7):
-            browser.call("Input.dispatchMouseEvent", type="mouseMoved", x=x - 10 * step, y=y,
-                         button="left")  # fmt: skip
-        browser.call("Input.dispatchMouseEvent", type="mouseReleased", x=x - 60, y=y,
-                     button="left", clickCount=1)  # fmt: skip
+        _drag_slider(browser, -60)
         assert float(_changed(browser, READOUT, before, "the threshold moves")) < float(before)
         time.sleep(max(0, 130 - (time.monotonic() - started)))  # past one autosave interval
         deadline = time.monotonic() + 60
