@@ -24,7 +24,7 @@ ifneq ($(wildcard $(SHARED_MNIST)),)
   export DCGAN_MNIST ?= $(SHARED_MNIST)
 endif
 
-.PHONY: install lab fresh tensorboard lint format test test-unit test-notebooks full-run bench clean help
+.PHONY: install lab fresh tensorboard lint format test test-rerun test-unit test-notebooks full-run bench clean help
 
 help:
 	@echo "make lab    - set up .venv (if needed) and open JupyterLab on working copies in workspace/"
@@ -80,6 +80,11 @@ test-unit: install
 
 test-notebooks: install
 	DCGAN_QUICK=1 $(BIN)/python -m pytest -n 2 --dist loadscope --nbval-lax --nbval-current-env --nbval-sanitize-with nbval_sanitize.cfg notebooks
+
+# Every chapter in quick mode, then each code cell run once more in the same kernel (students
+# re-run cells): about twice the notebooks' quick-mode time, so not part of `make test`.
+test-rerun: install
+	DCGAN_RERUN=1 $(BIN)/python -m pytest -n 2 -p no:cacheprovider tests/rerun
 
 # Execute one chapter at full length in place, keeping its outputs (what the
 # committed notebooks hold). Takes minutes to tens of minutes on a laptop CPU.
