@@ -46,3 +46,25 @@ def weights_of(model_or_variables):
     """numpy copies of a model's weights (or of a list of variables)."""
     variables = getattr(model_or_variables, "weights", model_or_variables)
     return [v.numpy().copy() for v in variables]
+
+
+def opt_in(folder: Path, variable: str):
+    """``pytest_ignore_collect`` for a folder of slow tests: collected only when ``$variable`` is
+    1 or the folder (or a file in it) is named on pytest's command line."""
+
+    def asked_for(config) -> bool:
+        if os.environ.get(variable) == "1":
+            return True
+        for arg in config.args:
+            path = Path(str(arg).split("::")[0])
+            path = path if path.is_absolute() else Path(config.invocation_params.dir) / path
+            if path.resolve() == folder or folder in path.resolve().parents:
+                return True
+        return False
+
+    def ignore(collection_path, config):
+        if collection_path.name.startswith("test_") and collection_path.parent == folder:
+            return None if asked_for(config) else True
+        return None
+
+    return ignore
