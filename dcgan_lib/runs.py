@@ -342,6 +342,19 @@ def labels_to_ask(run, n: int, digit):
         return np.arange(n) % 10 if digit is None else np.full(n, digit)
 
 
+def _batches(generator, n, *, noise, seed, labels):
+    """``n`` images of ``generator``, 500 at a time; of the digits ``labels`` if given."""
+    from .conditional import generate_digits
+    from .models import generate_batches
+
+    if labels is None:
+        return generate_batches(generator, n, noise=noise, seed=seed)
+    pieces = (range(start, min(start + 500, n)) for start in range(0, n, 500))
+    return (
+        generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start]) for i in pieces
+    )
+
+
 def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels=None) -> str:
     """A picture of ``n`` <= 400 samples, 10 a row (a conditional run's columns: digits 0..9),
     white on black, written to the .png ``target``; what was written, in words."""
@@ -351,11 +364,7 @@ def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels
 
     if n > 400:
         raise CLIError(f"--n {n} is too many for one picture: ask for at most 400 (or an .npz)")
-    tmp = target.with_name(target.stem + ".tmp.npz")
-    write_samples(tmp, generator, n, noise=noise, seed=seed, labels=labels)
-    with np.load(tmp) as f:
-        images = f["images"]
-    tmp.unlink()
+    images = np.concatenate(list(_batches(generator, n, noise=noise, seed=seed, labels=labels)))
     rows, columns = -(-n // 10), min(n, 10)
     padded = np.concatenate([images, -np.ones((rows * columns - n, 28, 28, 1), np.float32)])
     grid, part = image_grid(padded, rows, columns), target.with_name(target.stem + ".tmp.png")
@@ -368,20 +377,12 @@ def write_samples(target: Path, generator, n: int, *, noise: str, seed: int, lab
     """``np.savez(target, images=generate_images(generator, n, ...))`` one batch at a time
     (memory holds one batch); the file appears under its name only once complete. ``labels``
     (n,): the digits a labelled model of Chapter 5 is asked for, saved as ``labels`` too."""
-    from .conditional import generate_digits
-    from .models import generate_batches
-
     target.parent.mkdir(parents=True, exist_ok=True)
     need, free = n * 28 * 28 * 4, shutil.disk_usage(target.parent).free
     if need > free:
         space = f"{need / 1e6:,.0f} MB in {target.parent}, which has {free / 1e6:,.0f} MB free"
         raise CLIError(f"--n {n} needs {space}: ask for fewer images (evaluate uses 10,000)")
-    if labels is not None:
-        pieces = (range(start, min(start + 500, n)) for start in range(0, n, 500))
-        batches = (generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start])
-                   for i in pieces)  # fmt: skip
-    else:
-        batches = generate_batches(generator, n, noise=noise, seed=seed)
+    batches = _batches(generator, n, noise=noise, seed=seed, labels=labels)
     tmp, done = target.with_name(target.stem + ".tmp.npz"), 0
     header = {"descr": "<f4", "fortran_order": False, "shape": (n, 28, 28, 1)}
     try:
