@@ -4,8 +4,8 @@
     (x_train, y_train), (x_test, y_test) = dl.load_mnist()
 
 Its modules, in the order the chapters meet them: config (run sizes), data, inspection,
-models, train_on_batch and plotting in Chapter 1; gan, callbacks and checkpoints in Chapter 3;
-quality, confusion, widgets and checks in Chapter 4; speed and distribute in Appendix A;
+models, train_on_batch, plotting and progress in Chapter 1; gan, callbacks and checkpoints in
+Chapter 3; quality, confusion, widgets and checks in Chapter 4; speed and distribute in Appendix A;
 conditional in Chapter 5 (used as ``dl.conditional``); runs and cli make the command line.
 Each public function's docstring names the chapter that defines and shows it. Importing the
 package imports TensorFlow quietly.
@@ -30,6 +30,7 @@ from .gan import *  # noqa: E402, F403
 from .inspection import *  # noqa: E402, F403
 from .models import *  # noqa: E402, F403
 from .plotting import *  # noqa: E402, F403
+from .progress import *  # noqa: E402, F403
 from .quality import *  # noqa: E402, F403
 from .speed import *  # noqa: E402, F403
 from .train_on_batch import *  # noqa: E402, F403

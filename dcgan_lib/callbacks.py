@@ -7,7 +7,6 @@ import os
 import signal
 import threading
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -23,13 +22,12 @@ class GANMonitor(keras.callbacks.Callback):
     """Record G's images for one fixed noise batch every ``every`` epochs. Defined in Chapter 3.
 
     Appends to ``epochs``, ``samples`` (float32 (nrows * ncols, 28, 28, 1) in [-1, 1]) and
-    ``frames`` (uint8 grids). ``show``: draw them (notebooks); ``save_dir``: one PNG each.
+    ``frames`` (uint8 grids); ``save_gif`` makes them a GIF. (To watch them live: ``Progress``.)
     """
 
-    def __init__(self, nrows=4, ncols=4, *, seed=0, every=1, show=False, save_dir=None):
+    def __init__(self, nrows=4, ncols=4, *, seed=0, every=1):
         super().__init__()
         self.nrows, self.ncols, self.seed, self.every = nrows, ncols, seed, max(1, int(every))
-        self.show, self.save_dir = show, None if save_dir is None else Path(save_dir)
         self.fixed_z, self.epochs, self.samples, self.frames = None, [], [], []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -44,17 +42,12 @@ class GANMonitor(keras.callbacks.Callback):
         self.epochs.append(epoch + 1)
         self.samples.append(images)
         self.frames.append(plotting.image_grid(images, self.nrows, self.ncols))
-        if self.save_dir is not None:
-            import imageio.v2 as imageio
-
-            self.save_dir.mkdir(parents=True, exist_ok=True)
-            imageio.imwrite(self.save_dir / f"epoch_{epoch + 1:04d}.png", self.frames[-1])
-        if self.show:
-            plotting.show_images(images, self.nrows, self.ncols, title=f"epoch {epoch + 1}")
 
     def save_gif(self, path, **kwargs):
-        """Write the recorded frames as an animated GIF (``plotting.save_gif``'s options)."""
-        return plotting.save_gif(self.frames, path, **kwargs)
+        """Write the recorded frames, captioned "epoch N", as an animated GIF (``save_gif``'s
+        options)."""
+        captions = [f"epoch {epoch}" for epoch in self.epochs]
+        return plotting.save_gif(self.frames, path, captions=captions, **kwargs)
 
 
 class EpochHistory(keras.callbacks.Callback):
@@ -63,7 +56,8 @@ class EpochHistory(keras.callbacks.Callback):
     A row: ``epoch``, the logs (not finite: None), ``steps`` and ``images_seen`` so far,
     ``images`` and ``seconds`` of this epoch, ``train_seconds`` so far, ``complete``. Earlier
     ``rows`` carry on a resumed run (an epoch cut short and finished becomes one row).
-    ``path``: JSON file rewritten each epoch; ``verbose``: print a line per epoch (of ``epochs``).
+    ``path``: JSON file rewritten each epoch; ``verbose``: print a line per epoch (of ``epochs``;
+    accuracies in per cent).
     """
 
     def __init__(self, batch_size, *, rows=None, path=None, verbose=False, epochs=None):
@@ -96,7 +90,8 @@ class EpochHistory(keras.callbacks.Callback):
         if self.verbose:
             total = self.epochs or self.params.get("epochs")
             total = f"/{total}" if total and total < 10**9 else ""  # not "until the time is up"
-            values = "  ".join(f"{k} {'nan' if v is None else f'{v:.3f}'}" for k, v in logs.items())
+            show = lambda k, v: "nan" if v is None else f"{v:.3f}" if "acc" not in k else f"{v:.1%}"
+            values = "  ".join(f"{k} {show(k, v)}" for k, v in logs.items())
             rate = f"{images} images in {seconds:.1f} s ({images / max(seconds, 1e-9):.0f}/s)"
             cut = "" if row["complete"] else " (cut short)"
             print(f"epoch {epoch + 1}{total}{cut}: {values}  {rate}", flush=True)

@@ -25,6 +25,7 @@ def cmd_train(args) -> int:
     from .conditional import labelled_dataset
     from .gan import make_gan
     from .models import MODELS
+    from .progress import Progress
 
     keras.utils.set_random_seed(s["seed"])  # the same seed, the same weights
     jit = {"auto": "auto", "on": True, "off": False}[s["xla"]]
@@ -41,15 +42,15 @@ def cmd_train(args) -> int:
     log = EpochHistory(size, rows=history, path=out / HISTORY_FILE, epochs=s["epochs"], verbose=1)
     saver = CheckpointEvery(checkpoint, every=s["checkpoint_every"])
     budget, stopper = TimeBudget(s["seconds"] or math.inf), StopOnSignal()
-    callbacks, steps, error = [stopper, log, budget, saver], len(images) // size, None
+    steps, error = len(images) // size, None  # the bar (to --epochs or --seconds): before log
+    bar = Progress(steps=s["epochs"] and s["epochs"] * steps, seconds=s["seconds"], out=sys.stdout)
+    options = dict(callbacks=[stopper, bar, log, budget, saver], shuffle=False, verbose=0)
 
     def fit(first, last, skip=0):  # epochs first+1..last, less the batches done already
         where = dict(seed=s["seed"], first_epoch=first, skip=skip)
-        if MODELS[s["model"]].labelled:  # Chapter 5: (batch, 28, 28, 2) labelled images
-            data = labelled_dataset(images, labels, size, **where)
-        else:
-            data = resumable_dataset(images, size, **where)
-        options = dict(callbacks=callbacks, shuffle=False, verbose=0)  # EpochHistory prints
+        labelled = MODELS[s["model"]].labelled  # Chapter 5: (batch, 28, 28, 2) labelled images
+        data = (labelled_dataset(images, labels, size, **where) if labelled else
+                resumable_dataset(images, size, **where))  # fmt: skip
         gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=steps - skip, **options)
 
     with stopper:
@@ -83,9 +84,8 @@ def cmd_sample(args) -> int:
     labels = runs.labels_to_ask(run, args.n, args.digit)  # None: not a conditional run
     generator, which = runs.load_generator(run, directory, args.from_checkpoint)
     options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels)
-    what = (runs.write_grid if target.suffix == ".png" else runs.write_samples)(
-        target, generator, args.n, **options
-    )
+    write = runs.write_grid if target.suffix == ".png" else runs.write_samples
+    what = write(target, generator, args.n, **options)
     print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}")
     return 0
 

@@ -90,26 +90,25 @@ def show_architecture(model, path=None, dpi=60) -> str:
         return "text"
 
 
-def save_gif(frames, path, *, fps=4.0, scale=2, loop=0) -> Path:
-    """GIF of frames (uint8 grids or [-1, 1] images), ``scale`` x larger; none: ValueError."""
+def save_gif(frames, path, *, fps=4.0, scale=2, loop=0, captions=None) -> Path:
+    """GIF of frames (uint8 grids or [-1, 1] images), ``scale`` x larger, each ``captions[i]``
+    written in a band above it (GANMonitor: "epoch N"); no frames: ValueError."""
     import imageio.v2 as imageio
+    from PIL import Image, ImageDraw
 
     if len(frames) == 0:
         raise ValueError("no frames to write: train with a GANMonitor first")
     grids = [np.asarray(f) for f in frames]
     grids = [g if g.dtype == np.uint8 else image_grid(g[None], 1, 1, pad=0) for g in grids]
     grids = [g.reshape(g.shape[:2]).repeat(scale, 0).repeat(scale, 1) for g in grids]
+    if captions is not None:  # a 14-pixel band above each frame, the caption in white
+        banded = [Image.fromarray(np.pad(g, ((14, 0), (0, 0)))) for g in grids]
+        for image, text in zip(banded, captions):
+            ImageDraw.Draw(image).text((3, 1), str(text), fill=255)
+        grids = [np.asarray(image) for image in banded]
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     imageio.mimsave(path, grids, duration=1000.0 / fps, loop=loop)
     return Path(path)
-
-
-def show_gif(path):
-    """Display a GIF inline in a notebook; returns the IPython ``Image``. Defined in Chapter 3."""
-    from IPython.display import Image, display
-
-    display(image := Image(data=Path(path).read_bytes(), format="gif"))
-    return image
 
 
 def plot_confusion(cm, *, title=None, ax=None, normalize=False, cmap="Blues", class_names=None):

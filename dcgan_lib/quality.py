@@ -53,11 +53,15 @@ def load_mnist_classifier(path=CLASSIFIER_WEIGHTS) -> keras.Model:
 
 
 def _forward(images, batch_size: int = 500):
-    """(features (N, 128) >= 0, probabilities (N, 10)), float64, of images as for classify."""
+    """(features (N, 128) >= 0, probabilities (N, 10)), float64, of images as for classify.
+    Over 10,000 images: a line every 10,000 (``evaluate`` of a large sample takes a while)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}.")
-    x, model = to_model_range(images), load_mnist_classifier()
-    out = [model(x[i : i + batch_size], training=False) for i in range(0, len(x), batch_size)]
+    x, model, out = to_model_range(images), load_mnist_classifier(), []
+    for i in range(0, len(x), batch_size):
+        out.append(model(x[i : i + batch_size], training=False))
+        if len(x) > 10_000 and (i // batch_size + 1) * batch_size % 10_000 < batch_size:
+            print(f"  classified {min(i + batch_size, len(x)):,} of {len(x):,} images", flush=True)
     return [np.concatenate([np.asarray(o[k]) for o in out]).astype(np.float64) for k in (0, 1)]
 
 

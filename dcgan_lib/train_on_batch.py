@@ -106,7 +106,8 @@ def train_with_train_on_batch(
     ``images``: float32 (N, 28, 28, 1) in [-1, 1]. Each iteration draws a random real batch and
     noise (``noise``: "normal" or "uniform"), runs ``d_step`` then ``g_step`` (replace them to
     experiment). Every ``report_every`` iterations it records the *mean* of each quantity over
-    those iterations and calls ``on_report(iteration, generator)``. With ``seconds`` it stops
+    those iterations and calls ``on_report(iteration, generator)`` (each of them, given a list;
+    a ``Progress`` draws and keeps G's images). With ``seconds`` it stops
     after the iteration that brings the training time to that budget.
     """
     images = np.asarray(images, np.float32)
@@ -145,43 +146,12 @@ def train_with_train_on_batch(
                     f"G loss {h['g_loss']:.3f}  G fools D {100 * h['g_accuracy']:5.1f}%  "
                     f"({trained:.0f} s)"
                 )
-            if on_report is not None:
-                on_report(it, generator)
+            for report in on_report if isinstance(on_report, (list, tuple)) else [on_report]:
+                if report is not None:
+                    report(it, generator)
         if out_of_time:
             break
     return history
-
-
-class SampleRecorder:
-    """Keeps G's images for one fixed batch of noise at each report. Defined in Chapter 1.
-
-    Pass it as ``on_report``: ``recorder(step, generator)`` stores ``generator(fixed_z)``,
-    (N, 28, 28, 1) in [-1, 1], under ``step``; :meth:`show` draws some of them side by side.
-    Fixed noise shows how the *same* z's image evolves.
-    """
-
-    def __init__(self, fixed_z):
-        self.fixed_z = np.asarray(fixed_z, np.float32)
-        self.steps, self.samples = [], []
-
-    def __call__(self, step, generator):
-        self.steps.append(int(step))
-        self.samples.append(np.asarray(generator(self.fixed_z, training=False)))
-
-    def show(self, max_panels=5, nrows=4, ncols=4, label="iteration"):
-        """Draw up to ``max_panels`` of the recorded grids, evenly spread over training."""
-        import matplotlib.pyplot as plt
-
-        from .plotting import show_images
-
-        if not self.steps:
-            raise ValueError("nothing recorded yet: pass the recorder as on_report to a loop first")
-        picks = np.unique(np.linspace(0, len(self.steps) - 1, max_panels).round().astype(int))
-        fig, axes = plt.subplots(1, len(picks), figsize=(2.2 * len(picks), 2.4), squeeze=False)
-        for ax, k in zip(axes[0], picks):
-            show_images(self.samples[k], nrows, ncols, title=f"{label} {self.steps[k]:,}", ax=ax)
-        fig.tight_layout()
-        plt.show()
 
 
 __all__ = [
@@ -189,5 +159,4 @@ __all__ = [
     "train_discriminator_step",
     "train_generator_step",
     "train_with_train_on_batch",
-    "SampleRecorder",
 ]

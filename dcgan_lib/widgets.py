@@ -1,5 +1,8 @@
 """A slider on D's decision threshold redrawing its confusion matrix, score histograms and ROC."""
 
+import base64
+import io
+
 import numpy as np
 
 from .confusion import binary_metrics, discriminator_confusion, roc_curve
@@ -69,8 +72,13 @@ class ThresholdExplorer:
                 display(fig)
         plt.close(fig)
 
-    def _repr_mimebundle_(self, **kwargs):  # a notebook shows the widget
-        return self.widget._repr_mimebundle_(**kwargs)
+    def _repr_mimebundle_(self, **kwargs):  # a notebook shows the widget; a static page (a deck,
+        bundle = self.widget._repr_mimebundle_(**kwargs)  # a viewer) the picture drawn last
+        if self.figure is not None:
+            png = io.BytesIO()
+            self.figure.savefig(png, format="png", dpi=72)
+            bundle["image/png"] = base64.b64encode(png.getvalue()).decode()
+        return bundle
 
     def __repr__(self):
         return f"ThresholdExplorer({self.summary()})"

@@ -107,6 +107,9 @@ NBCONVERT_CONFIG = {
 # ---------------------------------------------------------------------------------------------
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
 def pinned_packages() -> dict[str, str]:
     return json.loads((VENDOR / "package.json").read_text())["dependencies"]
 
@@ -204,6 +207,16 @@ def slide_type(cell) -> str:
     return cell.get("metadata", {}).get("slideshow", {}).get("slide_type", "-")
 
 
+def static_output(out):
+    """A cell output as a deck shows it: a widget's view replaced by the picture saved beside it
+    (``image/png``), or dropped when it has none (its ``text/plain`` is only the widget's repr)."""
+    data = out.get("data", {})
+    if WIDGET_VIEW not in data:
+        return out
+    out.data = {k: v for k, v in data.items() if k != WIDGET_VIEW}
+    return out if "image/png" in out.data else None
+
+
 def presentation_copy(nb, spec: dict) -> tuple[object, list[str]]:
     """Return (a copy of nb with notes cells and hidden-input tags, note keys that matched nothing).
 
@@ -215,6 +228,8 @@ def presentation_copy(nb, spec: dict) -> tuple[object, list[str]]:
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.startswith(NBVAL_MARK):  # test machinery
             cell.source = cell.source[len(NBVAL_MARK) :].lstrip("\n")
+        if cell.cell_type == "code":  # a deck has no widget manager: a widget shows its picture
+            cell.outputs = [out for out in map(static_output, cell.outputs) if out is not None]
         if cell.cell_type == "code" and first_code_line(cell.source).startswith(hide):
             tags = cell.metadata.setdefault("tags", [])
             if HIDE_TAG not in tags:

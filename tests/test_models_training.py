@@ -1,3 +1,5 @@
+import io
+
 import keras
 import numpy as np
 import pytest
@@ -77,7 +79,7 @@ def test_train_with_train_on_batch_learns_and_reports():
     X = dl.to_model_range(x)
     g, d = dl.build_dense_generator(), dl.build_dense_discriminator()
     gan = dl.compile_gan(g, d)
-    rec = dl.SampleRecorder(np.zeros((16, 100), np.float32))
+    rec = dl.Progress(steps=60, fixed_z=np.zeros((16, 100), np.float32), out=io.StringIO())
     hist = dl.train_with_train_on_batch(
         g, d, gan, X, iterations=60, batch_size=32, report_every=25, on_report=rec, verbose=False
     )
@@ -203,11 +205,11 @@ def test_tutorial_builders_take_the_exercises_options():
     assert dl.build_tutorial_generator().count_params() == 2_330_944
 
 
-def test_recorder_shows_its_grids():
+def test_progress_keeps_and_shows_its_grids():
     import matplotlib
 
     matplotlib.use("Agg")
-    rec = dl.SampleRecorder(np.zeros((16, 100), np.float32))
+    rec = dl.Progress(fixed_z=np.zeros((16, 100), np.float32), out=io.StringIO())
     with pytest.raises(ValueError, match="on_report"):
         rec.show()
     g = dl.build_dense_generator()

@@ -82,7 +82,7 @@ def test_layer_table_and_show_architecture(capsys, monkeypatch):
     assert "no diagram" in out and "hidden (Dense)" in out
 
 
-def test_save_gif_and_show_gif(tmp_path):
+def test_save_gif_with_and_without_captions(tmp_path):
     pytest.importorskip("imageio")
     frames = [
         np.zeros((10, 12), np.uint8),
@@ -97,8 +97,10 @@ def test_save_gif_and_show_gif(tmp_path):
     assert len(read) == 3 and read[0].shape[:2] == (30, 36) and abs(int(read[2].max()) - 127) <= 1
     with pytest.raises(ValueError, match="no frames"):
         plotting.save_gif([], tmp_path / "empty.gif")
-    pytest.importorskip("IPython")
-    assert dl.plotting.show_gif(path).format == "gif"
+    captioned = plotting.save_gif(frames, tmp_path / "c.gif", scale=3, captions="abc")
+    first = imageio.mimread(captioned)[0]
+    assert first.shape[:2] == (44, 36) and first[:14].max() > 200  # a band with light text
+    assert first[14:].max() == 0  # the black frame below it, untouched
 
 
 def test_binary_confusion_layout_rows_truth_columns_verdict(ax):

@@ -119,3 +119,38 @@ def test_speaker_notes_find_their_headings(notebook):
         f"slides/notes/{notebook.stem}.yml: no heading in the notebook starts "
         f"with {unmatched}; update the note's key"
     )
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_widget_has_a_static_picture_in_the_deck(notebook):
+    """A deck has no widget manager: a widget's slide shows its saved picture, or the static
+    figure of the next code cell (Chapter 5's explorer)."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    deck, _ = bs.presentation_copy(nb, {"hide_input": [], "notes": {}})
+    code = [
+        (saved, shown) for saved, shown in zip(nb.cells, deck.cells) if saved.cell_type == "code"
+    ]
+    pictured = lambda cell: any("image/png" in o.get("data", {}) for o in cell.outputs)
+    for k, (saved, shown) in enumerate(code):
+        assert not any(bs.WIDGET_VIEW in o.get("data", {}) for o in shown.outputs)
+        if any(bs.WIDGET_VIEW in o.get("data", {}) for o in saved.outputs):
+            following = code[k + 1][1] if k + 1 < len(code) else shown
+            assert pictured(shown) or pictured(following), f"{notebook.name}: {saved.source[:80]}"
+
+
+def test_widget_output_becomes_its_picture_or_nothing():
+    widget = {"text/plain": "VBox(...)", bs.WIDGET_VIEW: {"model_id": "x"}}
+    out = lambda data: nbformat_output(data)
+    with_png = bs.static_output(out({**widget, "image/png": "iVBOR"}))
+    assert set(with_png.data) == {"text/plain", "image/png"}
+    assert bs.static_output(out(widget)) is None
+    plain = out({"text/plain": "42"})
+    assert bs.static_output(plain) is plain
+
+
+def nbformat_output(data):
+    import nbformat
+
+    return nbformat.v4.new_output("execute_result", data=data, execution_count=1)

@@ -94,6 +94,11 @@ def test_the_explorer_is_a_displayable_widget():
     assert ex.slider in ex.widget.children[0].children
     assert "threshold 0.50" in repr(ex)
     assert ex._repr_mimebundle_()["text/plain"].startswith("VBox")
+    assert "image/png" not in ex._repr_mimebundle_()  # nothing drawn: no picture
+    drawn = dl.threshold_explorer(REAL, FAKE)  # a static page (a deck) shows its picture
+    bundle = drawn._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["image/png"].startswith("iVBOR")
 
 
 def test_slider_options_pass_through_and_redraw_on_release_by_default():
