@@ -97,3 +97,26 @@ def test_nbval_sanitizer_drops_tensorflow_warnings():
     for regex, replace in patterns:
         text = re.sub(regex, replace, text)
     assert text == "D step changed: {'discriminator': True}\n"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_training_cells_show_progress_and_keep_one_picture_of_it(path):
+    """Issue 17: a training cell (``fit`` or Chapter 1's loop, beyond a few steps) shows a
+    ``dl.Progress``; its saved output holds that progress as one picture updated in place,
+    not a picture per update."""
+    nb = json.loads(path.read_text())
+    for cell in (c for c in nb["cells"] if c["cell_type"] == "code"):
+        source = "".join(cell["source"])
+        trains = ".fit(" in source or "dl.train_with_train_on_batch(" in source
+        if not trains or "steps_per_epoch=2" in source:
+            continue
+        assert "dl.Progress(" in source, f"{path.name}: a training cell without dl.Progress"
+        bars = [
+            o
+            for o in cell.get("outputs", [])
+            if "spent" in "".join(o.get("data", {}).get("text/plain", ""))
+        ]
+        where = f"{path.name}, {source[:60]!r}"
+        assert bars, f"{where}: no saved progress"
+        assert len(bars) <= 3, f"{where}: {len(bars)} progress outputs, not one updated in place"
+        assert all("image/png" in o["data"] for o in bars), f"{where}: progress without a picture"
