@@ -198,9 +198,13 @@ def first_code_line(source: str) -> str:
 
 
 def headings(cell) -> list[str]:
+    """A markdown cell's heading lines, and its first line when that is a bold lead ("**2. ...**",
+    how a sub-slide of a list of source errors starts): what a speaker note's key may name."""
     if cell.cell_type != "markdown":
         return []
-    return [line.strip() for line in cell.source.splitlines() if line.lstrip().startswith("#")]
+    lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+    bold = lines[:1] if lines and lines[0].startswith("**") else []
+    return [line for line in lines if line.startswith("#")] + bold
 
 
 def slide_type(cell) -> str:

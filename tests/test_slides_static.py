@@ -154,3 +154,17 @@ def nbformat_output(data):
     import nbformat
 
     return nbformat.v4.new_output("execute_result", data=data, execution_count=1)
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_slide_has_speaker_notes(notebook):
+    import nbformat
+
+    deck, _ = bs.presentation_copy(nbformat.read(notebook, as_version=4), bs.load_notes(notebook))
+    slides = []
+    for cell in deck.cells:
+        if bs.slide_type(cell) in ("slide", "subslide") or not slides:
+            slides.append([])
+        slides[-1].append(cell)
+    bare = [s[0].source[:60] for s in slides if not any(bs.slide_type(c) == "notes" for c in s)]
+    assert not bare, f"slides without speaker notes: {bare}"
