@@ -60,8 +60,9 @@ def _forward(images, batch_size: int = 500):
     x, model, out = to_model_range(images), load_mnist_classifier(), []
     for i in range(0, len(x), batch_size):
         out.append(model(x[i : i + batch_size], training=False))
-        if len(x) > 10_000 and (i // batch_size + 1) * batch_size % 10_000 < batch_size:
-            print(f"  classified {min(i + batch_size, len(x)):,} of {len(x):,} images", flush=True)
+        done = min(i + batch_size, len(x))
+        if len(x) > 10_000 and done // 10_000 > i // 10_000:  # crossed a multiple of 10,000
+            print(f"  classified {done:,} of {len(x):,} images", flush=True)
     return [np.concatenate([np.asarray(o[k]) for o in out]).astype(np.float64) for k in (0, 1)]
 
 

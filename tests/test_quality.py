@@ -208,3 +208,13 @@ def test_evaluate_refuses_floats_in_0_1_and_directories(mnist, tmp_path):
         quality.evaluate_file(tmp_path / "unit.npz")
     with pytest.raises(ValueError, match="is a directory"):
         quality.evaluate_file(tmp_path)
+
+
+def test_a_large_sample_reports_every_ten_thousand_images(capsys):
+    from dcgan_lib.quality import _forward
+
+    _forward(np.zeros((10_000, 28, 28), np.uint8), batch_size=700)
+    assert capsys.readouterr().out == ""  # 10,000 or fewer: silent
+    _forward(np.zeros((20_300, 28, 28), np.uint8), batch_size=700)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == ["  classified 10,500 of 20,300 images", "  classified 20,300 of 20,300 images"]
