@@ -24,8 +24,17 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
 - ``ddrop``: dropout rate after D's activations; ``mbstd``: 1 = a minibatch
   standard-deviation channel in D; ``sn``: 1 = spectral normalisation of D's layers;
 - ``evals``: seconds of training at which to score, comma-separated.
+- ``seed``: the seed of the weights, noise and data order (0 in the earlier runs);
+- ``at``: a budget in steps instead: the optimizer steps at which to score,
+  comma-separated (``evals`` is then ignored);
+- ``decay``: with ``at``, 0 = off, else both learning rates fall linearly to that
+  fraction of their value over the whole run (to the last ``at``), in steps;
+- ``emah``: the average's warm-up h: its decay is min(``ema``, (1 + n) / (h + n))
+  after n steps, so it averages over about the last n / (h - 1) steps early on.
 
-Run one at a time on an otherwise idle machine: the budget is wall-clock time.
+Runs with a time budget go one at a time on an otherwise idle machine: the budget is
+wall-clock time. Runs with a step budget do not depend on the machine's speed, so they
+may run side by side (with ``DCGAN_THREADS=1`` each, on 2 cores).
 """
 
 from __future__ import annotations
@@ -55,6 +64,10 @@ CHOICES = dict(
     ddepth=2,
     gk=4,
     sn=0,
+    seed=0,
+    at="",
+    decay=0.0,
+    emah=10.0,
 )
 
 
@@ -84,6 +97,55 @@ def anneal_callback(gan, start, end, final):
                 opt.learning_rate = base * (1.0 - (1.0 - final) * frac)
 
     return Anneal()
+
+
+def train_through_steps(gan, images, batch_size, steps):
+    """Train ``gan`` up to each of ``steps`` (increasing optimizer steps); yield the seconds
+    of training after each, as ``train_through_budgets`` does for seconds."""
+    import keras
+
+    import dcgan_lib as dl
+
+    class StopAt(keras.callbacks.Callback):
+        def __init__(self, step):
+            super().__init__()
+            self.step = step
+
+        def on_train_batch_end(self, batch, logs=None):
+            if int(gan.g_optimizer.iterations) >= self.step:
+                self.model.stop_training = True
+
+    steps_per_epoch = len(images) // batch_size
+    used, epoch = 0.0, 0
+    for step in steps:
+        dataset = dl.resumable_dataset(images, batch_size, seed=0, first_epoch=epoch)
+        began = time.perf_counter()
+        history = gan.fit(
+            dataset,
+            epochs=10**9,
+            initial_epoch=epoch,
+            steps_per_epoch=steps_per_epoch,
+            callbacks=[StopAt(step)],
+            verbose=0,
+            shuffle=False,
+        )
+        epoch += len(history.epoch)
+        used += time.perf_counter() - began
+        yield used
+
+
+def ema_with_warmup(gan, h):
+    """``gan._update_ema`` with decay min(ema_decay, (1 + n) / (h + n)) after n steps."""
+    from keras import ops
+
+    def update():
+        gan.ema_steps.assign_add(1)
+        steps = ops.cast(gan.ema_steps, "float32")
+        decay = ops.minimum(gan.ema_decay, (1.0 + steps) / (h + steps))
+        for average, weight in zip(gan.ema_generator.weights, gan.generator.weights):
+            average.assign(decay * average + (1.0 - decay) * weight)
+
+    return update
 
 
 def recalibrated(generator, n):
@@ -156,12 +218,12 @@ def discriminator_variant(cfg):
 
 def run(name, cfg, log_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import keras
-    from run_benchmarks import train_through_budgets  # also puts dcgan_lib on the path
+    from run_benchmarks import train_through_budgets  # noqa: I001  dcgan_lib, TF first
 
     import dcgan_lib as dl
+    import keras
 
-    keras.utils.set_random_seed(0)
+    keras.utils.set_random_seed(cfg["seed"])
     generator = dl.build_fast_generator(width=cfg["gw"])
     discriminator = (
         discriminator_variant(cfg)
@@ -174,11 +236,19 @@ def run(name, cfg, log_path):
         generator,
         discriminator,
         d_logits=True,
-        seed=0,
+        seed=cfg["seed"],
         real_label=cfg["smooth"],
         ema_decay=cfg["ema"] or None,
     )
-    adam = lambda lr: keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])  # noqa: E731
+    if cfg["emah"] != 10.0:  # the library's warm-up, (1 + n) / (10 + n), with h for 10
+        gan._update_ema = ema_with_warmup(gan, cfg["emah"])
+    at = [int(n) for n in cfg["at"].split(",")] if cfg["at"] else []
+
+    def adam(lr):
+        if at and cfg["decay"]:
+            lr = keras.optimizers.schedules.PolynomialDecay(lr, at[-1], lr * cfg["decay"])
+        return keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])
+
     gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))
     (x_train, _), _ = dl.load_mnist(verbose=False)
     budgets = [float(t) for t in cfg["evals"].split(",")]
@@ -188,7 +258,12 @@ def run(name, cfg, log_path):
         else None
     )  # learning rates fall over each budget's segment
     rows = []
-    for used in train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal):
+    trained = (
+        train_through_steps(gan, x_train, cfg["batch"], at)
+        if at
+        else train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal)
+    )
+    for used in trained:
         steps = int(gan.g_optimizer.iterations)
         row = {
             "seconds": round(used),

@@ -1,8 +1,12 @@
-"""Start TensorFlow as the course needs it: quietly, with the CPU split when asked.
+"""Start TensorFlow as the course needs it: quietly, with its CPU threads sized to the cores
+this process may use, and the CPU split when asked.
 
 TensorFlow prints start-up notices straight to file descriptor 2 (a red box in a notebook):
-fd 2 points at /dev/null while it loads. ``DCGAN_CPU_DEVICES=N`` splits the CPU into N
-logical devices before its first operation, for ``tf.distribute`` (as Appendix A does).
+fd 2 points at /dev/null while it loads. ``DCGAN_THREADS`` sets TensorFlow's thread pools
+before its first operation: unset or ``auto``, the kit's default (see :func:`thread_counts`);
+``tf``, TensorFlow's own sizes; ``N`` or ``N,M``, N intra-op and M inter-op threads.
+``DCGAN_CPU_DEVICES=N`` splits the CPU into N logical devices, for ``tf.distribute``
+(as Appendix A does).
 """
 
 from __future__ import annotations
@@ -55,6 +59,58 @@ def _tensorflow_missing():
     )
 
 
+def _words(path):
+    try:
+        with open(path) as file:
+            return file.read().split()
+    except OSError:
+        return []
+
+
+def usable_cores():
+    """How many cores this process may use: its CPU affinity, capped by a cgroup CPU quota
+    (a container's ``--cpus``), which TensorFlow's own thread count does not see."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS, Windows
+        cores = os.cpu_count() or 1
+    v1 = "/sys/fs/cgroup/cpu/cpu.cfs_"
+    for quota in (
+        _words("/sys/fs/cgroup/cpu.max"),
+        _words(v1 + "quota_us") + _words(v1 + "period_us"),
+    ):
+        if len(quota) == 2 and quota[0].isdigit():  # "max" or -1: no quota
+            cores = min(cores, max(1, round(int(quota[0]) / int(quota[1]))))
+    return cores
+
+
+def thread_counts(setting=None):
+    """(intra-op, inter-op) threads for ``DCGAN_THREADS`` (``setting`` overrides it); (0, 0)
+    keeps TensorFlow's own sizes (all the cores the process may use, for each pool).
+
+    The default, ``auto``: all the usable cores within an op, and two ops at once (D's and G's
+    gradients are independent in the kit's training step). Chosen by measurement on 2 cores
+    (``benchmarks/speed_under_load.py``, BENCHMARKS.md): there it equals TensorFlow's own
+    sizes, which trained the XLA-compiled ``fast`` step and the tutorial's models fastest;
+    unlike those, it counts only the cores a container's CPU quota allows.
+    """
+    value = os.environ.get("DCGAN_THREADS", "") if setting is None else setting
+    value = value.strip().lower() or "auto"
+    if value == "auto":
+        cores = usable_cores()
+        return cores, min(2, cores)
+    if value == "tf":
+        return 0, 0
+    parts = value.split(",")
+    if len(parts) in (1, 2) and all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        return int(parts[0]), int(parts[-1]) if len(parts) == 2 else 1
+    raise ValueError(
+        f"DCGAN_THREADS={value!r} is not understood: set it to auto (the default), tf "
+        "(TensorFlow's own thread counts), N (N intra-op threads, 1 inter-op) or N,M "
+        "(N intra-op, M inter-op threads), with N and M whole numbers of at least 1."
+    )
+
+
 def import_tensorflow():
     """The ``tensorflow`` module, imported quietly (and the CPU split) the first time."""
     if "tensorflow" in sys.modules:
@@ -65,6 +121,7 @@ def import_tensorflow():
             f"DCGAN_CPU_DEVICES={devices!r} should be a whole number of logical CPU "
             "devices, at least 1 (2 to try tf.distribute on one CPU)."
         )
+    intra, inter = thread_counts()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # errors too: grappler notices are noise
     with _stderr_silenced():
         try:
@@ -73,6 +130,9 @@ def import_tensorflow():
             if err.name != "tensorflow":
                 raise
             raise _tensorflow_missing() from None
+        if intra:
+            tf.config.threading.set_intra_op_parallelism_threads(intra)
+            tf.config.threading.set_inter_op_parallelism_threads(inter)
         if int(devices) > 1:
             parts = [tf.config.LogicalDeviceConfiguration() for _ in range(int(devices))]
             tf.config.set_logical_device_configuration(

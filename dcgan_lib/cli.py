@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
             train.add_argument(runs.option(key), help=what, **kind)
     what = "stop after this much training time in this session (alone: no epoch limit)"
     train.add_argument("--seconds", type=float, help=what)
-    what = "compile the step with XLA (auto: on when a GPU is visible, as Keras does)"
+    what = "compile the step with XLA (auto: the model's choice, else on when a GPU is visible)"
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto", help=what)
     what = "carry on from ckpt-STEP, not the newest (when that one is damaged)"
     train.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)

@@ -163,7 +163,8 @@ def merge_settings(args, run) -> dict:
         s[key] = old.get(key) if given is None else given
     if args.epochs is None:  # with --seconds alone: until the time is up
         s["epochs"] = None if args.seconds is not None else old.get("epochs") or DEFAULT_EPOCHS
-    s.update(xla=args.xla, seconds=args.seconds)
+    s.update(xla=defaults.get("xla", "auto") if args.xla == "auto" else args.xla)
+    s["seconds"] = args.seconds
     for key, (valid, test) in LIMITS.items():
         if s[key] is not None and not test(s[key]):
             raise CLIError(f"{option(key)} must be {valid}, got {s[key]}")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import re
+import subprocess
+import sys
 import time
 
 import keras
@@ -76,6 +81,51 @@ def images_per_second(gan, dataset, steps, batch_size, *, warmup=2) -> float:
         shuffle=False,
     )  # the dataset is shuffled already
     return steps * batch_size / (clock.end - clock.start)
+
+
+_EXTENSIONS = {
+    "avx2": "AVX2",
+    "avx512f": "AVX-512",
+    "avx512_bf16": "AVX512-BF16",
+    "amx_tile": "AMX",
+}
+_PROBE = (
+    "import tensorflow as tf; tf.nn.conv2d(tf.ones((1, 8, 8, 4)), tf.ones((3, 3, 4, 8)), 1, 'SAME')"
+)
+
+
+def describe_cpu() -> dict:
+    """What this CPU is and how TensorFlow uses it. Defined in Appendix A.
+
+    Keys: ``cpu`` (model name), ``cores`` (usable by this process), ``extensions`` (of AVX2,
+    AVX-512, AVX512-BF16, AMX, those the CPU has), ``onednn_isa`` (the instruction set oneDNN
+    dispatches to, which ``ONEDNN_MAX_CPU_ISA`` can cap; found by running one convolution in a
+    fresh process with ``ONEDNN_VERBOSE=1``, a few seconds) and ``threads`` (TensorFlow's
+    intra-op and inter-op threads, ``DCGAN_THREADS``).
+    """
+    from ._startup import import_tensorflow, usable_cores
+
+    tf = import_tensorflow()
+    try:
+        cpuinfo = open("/proc/cpuinfo").read()
+    except OSError:  # not Linux
+        cpuinfo = ""
+    model = re.search(r"model name\s*:\s*(.*)", cpuinfo)
+    flags = re.search(r"flags\s*:(.*)", cpuinfo)
+    flags = set(flags.group(1).split()) if flags else set()
+    env = dict(os.environ, ONEDNN_VERBOSE="1", TF_CPP_MIN_LOG_LEVEL="3")
+    probe = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True)
+    isa = re.search(r"isa:(.*)", probe.stdout + probe.stderr)
+    return {
+        "cpu": model.group(1).strip() if model else platform.processor() or platform.machine(),
+        "cores": usable_cores(),
+        "extensions": [name for flag, name in _EXTENSIONS.items() if flag in flags],
+        "onednn_isa": isa.group(1).strip() if isa else "unknown (oneDNN reported none)",
+        "threads": (
+            tf.config.threading.get_intra_op_parallelism_threads(),
+            tf.config.threading.get_inter_op_parallelism_threads(),
+        ),
+    }
 
 
 __all__ = ["layer_macs", "train_flops_per_image", "images_per_second"]

@@ -163,10 +163,12 @@ def test_benchmark_script_smoke(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     text = out.read_text()
     assert "Smoke run" in text and "Ratio kit / plain:" in text
-    for heading in ("## Machine", "## 1.", "## 2.", "## 3.", "## 4."):
+    for heading in ("## Machine", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6."):
         assert heading in text
-    assert text.count("| fast |") == 4 + 2  # four speed options, two budgets
-    assert text.count("| tutorial |") == 2  # two budgets (the smoke run times fast only)
+    assert "oneDNN dispatches to" in text and "intra-op" in text
+    # four speed options, two thread settings under load, two budgets (fast only when smoke)
+    assert text.count("| fast |") == 4 + 2 + 2
+    assert text.count("| tutorial |") == 0
     assert plot.stat().st_size > 1000 and grid.stat().st_size > 1000
 
 

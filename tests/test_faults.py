@@ -173,7 +173,7 @@ def test_divergence_stops_and_keeps_the_last_finite_checkpoint(copy, tmp_path, c
     gan = dl.make_gan("dense")
     checkpoint = dl.GANCheckpoint(gan, copy / "checkpoints")
     assert checkpoint.restore()
-    weight = gan.generator.weights[0]
+    weight = gan.sampling_generator.weights[0]  # the weights `sample` draws with
     weight.assign(np.full(weight.shape, np.nan, "float32"))
     with pytest.raises(FloatingPointError):
         checkpoint.save()
