@@ -1,12 +1,9 @@
-"""Start TensorFlow as the course needs it: quietly, with its CPU threads sized to the cores
-this process may use, and the CPU split when asked.
+"""Start TensorFlow as the course needs it: quietly, its thread pools sized, the CPU split if asked.
 
 TensorFlow prints start-up notices straight to file descriptor 2 (a red box in a notebook):
-fd 2 points at /dev/null while it loads. ``DCGAN_THREADS`` sets TensorFlow's thread pools
-before its first operation: unset or ``auto``, the kit's default (see :func:`thread_counts`);
-``tf``, TensorFlow's own sizes; ``N`` or ``N,M``, N intra-op and M inter-op threads.
-``DCGAN_CPU_DEVICES=N`` splits the CPU into N logical devices, for ``tf.distribute``
-(as Appendix A does).
+fd 2 points at /dev/null while it loads. ``DCGAN_THREADS`` (:func:`thread_counts`) sizes its
+thread pools, ``DCGAN_CPU_DEVICES=N`` splits the CPU into N logical devices for ``tf.distribute``
+(as Appendix A does), both before its first operation.
 """
 
 from __future__ import annotations
@@ -59,55 +56,37 @@ def _tensorflow_missing():
     )
 
 
-def _words(path):
-    try:
-        with open(path) as file:
-            return file.read().split()
-    except OSError:
-        return []
-
-
 def usable_cores():
-    """How many cores this process may use: its CPU affinity, capped by a cgroup CPU quota
-    (a container's ``--cpus``), which TensorFlow's own thread count does not see."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
-        cores = os.cpu_count() or 1
+    """Cores this process may use: its affinity, capped by a cgroup CPU quota (TF sees no quota)."""
+    affinity = getattr(os, "sched_getaffinity", None)  # not on macOS, Windows
+    cores = len(affinity(0)) if affinity else os.cpu_count() or 1
     v1 = "/sys/fs/cgroup/cpu/cpu.cfs_"
-    for quota in (
-        _words("/sys/fs/cgroup/cpu.max"),
-        _words(v1 + "quota_us") + _words(v1 + "period_us"),
-    ):
+    for files in (["/sys/fs/cgroup/cpu.max"], [v1 + "quota_us", v1 + "period_us"]):
+        try:
+            quota = " ".join(open(name).read() for name in files).split()
+        except OSError:
+            continue
         if len(quota) == 2 and quota[0].isdigit():  # "max" or -1: no quota
             cores = min(cores, max(1, round(int(quota[0]) / int(quota[1]))))
     return cores
 
 
 def thread_counts(setting=None):
-    """(intra-op, inter-op) threads for ``DCGAN_THREADS`` (``setting`` overrides it); (0, 0)
-    keeps TensorFlow's own sizes (all the cores the process may use, for each pool).
-
-    The default, ``auto``: all the usable cores within an op, and two ops at once (D's and G's
-    gradients are independent in the kit's training step). Chosen by measurement on 2 cores
-    (``benchmarks/speed_under_load.py``, BENCHMARKS.md): there it equals TensorFlow's own
-    sizes, which trained the XLA-compiled ``fast`` step and the tutorial's models fastest;
-    unlike those, it counts only the cores a container's CPU quota allows.
-    """
+    """(intra-op, inter-op) threads for ``DCGAN_THREADS`` (or ``setting``); (0, 0): TensorFlow's
+    own. ``auto``: all usable cores within an op, two ops at once (D's and G's gradients are
+    independent), chosen by measurement (benchmarks/speed_under_load.py, BENCHMARKS.md)."""
     value = os.environ.get("DCGAN_THREADS", "") if setting is None else setting
     value = value.strip().lower() or "auto"
     if value == "auto":
-        cores = usable_cores()
-        return cores, min(2, cores)
+        return usable_cores(), min(2, usable_cores())
     if value == "tf":
         return 0, 0
     parts = value.split(",")
     if len(parts) in (1, 2) and all(p.strip().isdigit() and int(p) > 0 for p in parts):
         return int(parts[0]), int(parts[-1]) if len(parts) == 2 else 1
     raise ValueError(
-        f"DCGAN_THREADS={value!r} is not understood: set it to auto (the default), tf "
-        "(TensorFlow's own thread counts), N (N intra-op threads, 1 inter-op) or N,M "
-        "(N intra-op, M inter-op threads), with N and M whole numbers of at least 1."
+        f"DCGAN_THREADS={value!r} is not understood: set auto (the default), tf (TensorFlow's "
+        "own), N or N,M (N threads within an op, M ops at once; M is 1 if not given), N, M >= 1."
     )
 
 
