@@ -254,8 +254,8 @@ class ModelSpec(NamedTuple):
 
 
 # Each model's name (the CLI's --model), builders and training defaults. "dense": Adam(1e-3,
-# beta_1 0.5) with a weight average: a Fréchet distance of 61 after 12,900 steps (60 s on 2 cores),
-# against 140 with DCGAN's 2e-4 and the average (one seed each; benchmarks/fast_config_search.md).
+# beta_1 0.5) with a weight average: a Fréchet distance of 61 after 12,900 steps, against 140 with
+# DCGAN's 2e-4 and the average (one seed each; benchmarks/fast_config_search.md; BENCHMARKS.md).
 # "fast": chosen by measurement on 2 CPU cores (same file), with XLA in the CLI: 1.5 x the images/s
 # on an AVX2 CPU, 0.93 x on an AVX-512 one (BENCHMARKS.md).
 _DCGAN = dict(learning_rate=2e-4, beta_1=0.5, batch_size=128)  # Radford et al. (2015)
