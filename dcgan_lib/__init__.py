@@ -6,7 +6,8 @@
 Its modules, in the order the chapters meet them: config (run sizes), data, inspection,
 models, train_on_batch, plotting and progress in Chapter 1; gan, callbacks and checkpoints in
 Chapter 3; quality, confusion, widgets and checks in Chapter 4; speed and distribute in Appendix A;
-conditional in Chapter 5 (used as ``dl.conditional``); runs and cli make the command line.
+conditional in Chapter 5, architectures and artefacts in Chapter 6 (used as ``dl.<module>``);
+runs and cli make the command line.
 Each public function's docstring names the chapter that defines and shows it. Importing the
 package imports TensorFlow quietly.
 """
@@ -18,7 +19,7 @@ from ._startup import import_tensorflow as _import_tensorflow
 _import_tensorflow()
 
 # Each module's __all__ is what it exports.
-from . import conditional as conditional  # noqa: E402  Chapter 5's: dl.conditional.<name>
+from . import architectures, artefacts, conditional  # noqa: E402, F401  dl.<module>.<name>
 from .callbacks import *  # noqa: E402, F403
 from .checkpoints import *  # noqa: E402, F403
 from .checks import *  # noqa: E402, F403

@@ -273,4 +273,4 @@ MODELS = {
 
 __all__ = [name for name in dir() if name.startswith("build_")] + ["MODELS", "generate_images"]
 
-from . import conditional  # noqa: E402, F401  registers Chapter 5's "conditional"
+from . import architectures, conditional  # noqa: E402, F401  register "resnet", "conditional"
