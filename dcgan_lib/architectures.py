@@ -9,6 +9,7 @@ images -> one logit (batch, 1). Used as ``dl.architectures.<name>``.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import subprocess
 import sys
@@ -69,7 +70,8 @@ def build_variant_generator(
     x2 is a kernel x kernel stride-2 transposed convolution (4: the fast G; 5: the tutorial's);
     ``"resize"``: nearest-neighbour UpSampling2D, then a kernel x kernel convolution (the blog's
     way, with kernel 3). ``extra`` adds depth at 7x7 and at 14x14: ``"stride1"``, a 3x3 stride-1
-    transposed convolution with BN and ReLU; ``"residual"``, a :func:`residual_block`.
+    transposed convolution with BN and ReLU; ``"residual"``, a :func:`residual_block`, then BN
+    and ReLU.
     """
     if upsampling not in UPSAMPLINGS or extra not in EXTRAS:
         raise ValueError(f"upsampling must be one of {UPSAMPLINGS} and extra one of {EXTRAS}")
@@ -78,7 +80,9 @@ def build_variant_generator(
         if extra == "stride1":
             x = layers.Conv2DTranspose(x.shape[-1], 3, 1, "same", use_bias=False)(x)
             return layers.ReLU()(layers.BatchNormalization()(x))
-        return x if extra is None else residual_block(x, x.shape[-1])
+        if extra == "residual":  # BN and ReLU after the block too, as after every layer here
+            x = layers.ReLU()(layers.BatchNormalization()(residual_block(x, x.shape[-1])))
+        return x
 
     def up(x, filters, **kw):  # (batch, h, w, c) -> (batch, 2h, 2w, filters)
         if upsampling == "transposed":
@@ -190,14 +194,19 @@ def race(name, data, *, seconds=None, steps=None, seed=0, samples=10_000, every=
     keras.utils.set_random_seed(seed)
     gan = make_variant_gan(*CONTENDERS[name], seed=seed, jit_compile=jit_compile)
     clock, trace = TimeBudget(seconds or math.inf), ArtefactTrace(every)
-    gan.fit(
-        data,
-        epochs=1 if steps else 10**6,
-        steps_per_epoch=steps or 100,
-        callbacks=[clock, trace, *callbacks],
-        verbose=0,
-        shuffle=False,
-    )
+    quiet, level = logging.getLogger("tensorflow"), logging.getLogger("tensorflow").level
+    quiet.setLevel(logging.ERROR)  # each race's new train function would log a retracing warning
+    try:
+        gan.fit(
+            data,
+            epochs=1 if steps else 10**6,
+            steps_per_epoch=steps or 100,
+            callbacks=[clock, trace, *callbacks],
+            verbose=0,
+            shuffle=False,
+        )
+    finally:
+        quiet.setLevel(level)
     done, batch = int(gan.g_optimizer.iterations), _FAST["batch_size"]
     images = generate_images(gan.sampling_generator, samples, seed=seed + 1)
     report = evaluate_images(images)
@@ -229,6 +238,7 @@ def status(key):  # Linux: VmRSS (resident now) or VmHWM (peak since the reset b
     for line in open("/proc/self/status"):
         if line.startswith(key):
             return int(line.split()[1]) * 1024
+gan.fit(data, epochs=1, steps_per_epoch=3, verbose=0)  # traced (and compiled) before measuring
 gpu = bool(tf.config.list_physical_devices("GPU"))
 if gpu:
     tf.config.experimental.reset_memory_stats("GPU:0")
@@ -238,7 +248,7 @@ elif os.path.exists("/proc/self/clear_refs"):
     before = status("VmRSS")
 else:  # not Linux: no memory figures
     before = None
-rate = dl.images_per_second(gan, data, steps, batch, warmup=3)
+rate = dl.images_per_second(gan, data, steps, batch, warmup=1)
 gpu_peak = gpu and tf.config.experimental.get_memory_info("GPU:0")["peak"]
 peak = gpu_peak if gpu else before and status("VmHWM")
 mb = lambda n: None if before is None else n / 2**20
@@ -253,12 +263,13 @@ def measure_training_step(model_name: str, steps: int = 30, *, xla: bool = True)
     """Speed and memory of a training step of a ``MODELS`` pair, in a fresh process. Defined in
     Chapter 6.
 
-    The process builds ``make_gan(model_name)``, trains 3 steps (tracing, XLA) and then
-    ``steps`` more on one batch of the model's size (:func:`~dcgan_lib.images_per_second`).
-    Keys: ``images_per_s``, ``batch_size``, ``device``, ``parameters`` (G + D), and in MiB
-    ``before_mb`` (resident memory, or GPU memory in use, before the first step), ``peak_mb``
-    (peak resident memory while training, or the GPU's peak) and ``step_mb`` = peak - before;
-    on a CPU they need Linux's /proc (elsewhere None).
+    The process builds ``make_gan(model_name)``, trains 3 steps (tracing, XLA compiling), then
+    1 + ``steps`` more on one batch of the model's size, timing the last ``steps``
+    (:func:`~dcgan_lib.images_per_second`). Keys: ``images_per_s``, ``batch_size``, ``device``,
+    ``parameters`` (G + D), and in MiB ``before_mb`` (resident memory, or GPU memory in use,
+    after the 3 steps: weights, optimizer state, compiled code), ``peak_mb`` (the peak while
+    the others ran) and ``step_mb`` = peak - before, what a step needs on top (activations,
+    gradients). On a CPU they need Linux's /proc (elsewhere None).
     """
     if model_name not in MODELS or steps < 1:
         raise ValueError(f"need a model of {sorted(MODELS)} and steps >= 1, got {model_name!r}")

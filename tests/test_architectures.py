@@ -157,3 +157,37 @@ def test_cli_trains_samples_and_evaluates_the_resnet(tmp_path):
     assert sample.returncode == 0, sample.stderr
     evaluate = run_cli("evaluate", samples)
     assert evaluate.returncode == 0 and "fid=" in evaluate.stdout, evaluate.stderr
+
+
+def test_benchmark_section_reports_medians_and_spread_and_replaces_only_itself(tmp_path):
+    import importlib.util
+
+    from helpers import ROOT
+
+    spec = importlib.util.spec_from_file_location(
+        "conclusions", ROOT / "benchmarks" / "conclusions.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    races = []
+    for seed, fid in enumerate((10.0, 12.0, 20.0)):
+        for name in arch.CONTENDERS:
+            trace = [(0, 0.3, 0.3), (100, 0.01, 0.01)]
+            races.append(dict(name=name, seed=seed, seconds=90, steps=1000, images_per_s=700.0,
+                              parameters=(1, 2), fid=fid, classes=10, artefact=0.005, trace=trace))  # fmt: skip
+        races.append(dict(name="fast@resnet_steps", seed=seed, steps=200, fid=30.0, seconds=9))
+    cost = dict(images_per_s=1000.0, before_mb=800.0, peak_mb=850.0, step_mb=50.0)
+    result = dict(date="2026-11-30", seeds=[0, 1, 2], seconds=90, samples=10_000, floor=1.25,
+                  real_artefact=0.0028, races=races, rounds=1, cost_steps=30,
+                  machine=dict(cpu="test CPU", cores=2, onednn_isa="AVX2"),
+                  costs=[dict(name=n, round=0, **cost) for n in ("fast", "resnet")])  # fmt: skip
+    text = bench.section(result)
+    assert text.startswith(bench.MARK) and "12.00 [10.00–20.00]" in text
+    assert text.count("| ResNet G and D |") == 2 and "test CPU" in text
+    report = tmp_path / "B.md"
+    report.write_text("# Benchmarks\n\n## 6. The command line\n\nkept\n")
+    bench.write_section(report, text)
+    bench.write_section(report, text.replace("12.00", "13.00"))  # a re-run replaces section 7
+    written = report.read_text()
+    assert written.startswith("# Benchmarks") and "kept" in written
+    assert written.count(bench.MARK) == 1 and "13.00 [10.00–20.00]" in written

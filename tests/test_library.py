@@ -17,7 +17,7 @@ from helpers import ROOT
 import dcgan_lib as dl
 
 LIBRARY = sorted((ROOT / "dcgan_lib").glob("*.py"))
-TAG = re.compile(r"Defined in (Chapter [1-5]|Appendix A)\.")
+TAG = re.compile(r"Defined in (Chapter [1-6]|Appendix A)\.")
 CHAPTERS = {
     "Chapter 1": "01_",
     "Chapter 2": "02_",
@@ -25,6 +25,7 @@ CHAPTERS = {
     "Chapter 4": "04_",
     "Appendix A": "05_",
     "Chapter 5": "06_",
+    "Chapter 6": "07_",
 }
 ORDER = list(CHAPTERS)
 NOTEBOOKS = {
@@ -33,16 +34,22 @@ NOTEBOOKS = {
 }
 
 
+# the chapters' own namespaces, by the name their notebook gives them: the 60 names above stay
+# the core's
+NAMESPACES = {"cgan": dl.conditional, "arch": dl.architectures, "art": dl.artefacts}
+
+
 def public_callables():
-    """Name -> function: ``dl``'s, and Chapter 5's as ``cgan.<name>`` (``cgan = dl.conditional``,
-    a namespace of its own: the 60 names above stay the core's)."""
+    """Name -> function: ``dl``'s, and Chapters 5's and 6's as ``cgan.<name>`` (``cgan =
+    dl.conditional``), ``arch.<name>`` and ``art.<name>``."""
     found = {name: getattr(dl, name) for name in dl.__all__}
-    found |= {f"cgan.{name}": getattr(dl.conditional, name) for name in dl.conditional.__all__}
+    for short, module in NAMESPACES.items():
+        found |= {f"{short}.{name}": getattr(module, name) for name in module.__all__}
     return {name: f for name, f in found.items() if callable(f) and not isinstance(f, dict)}
 
 
 def chapter_of(obj) -> str:
-    tags = TAG.findall(inspect.getdoc(obj) or "")
+    tags = TAG.findall(" ".join((inspect.getdoc(obj) or "").split()))  # a tag may wrap
     assert len(tags) == 1, f"{obj.__qualname__}: {len(tags)} chapter tags in its docstring"
     return tags[0]
 
@@ -98,7 +105,7 @@ def _cells(chapter):
 
 
 SHOWN = re.compile(r"show_source\(([^)]*)\)")
-USED = re.compile(r"\b(?:dl\.|(cgan\.))([A-Za-z]\w*)")  # dl.name or cgan.name
+USED = re.compile(r"\b(?:dl\.|(cgan\.|arch\.|art\.))([A-Za-z]\w*)")  # dl.name, cgan.name, ...
 
 
 def _is_check(name):  # exercise self-checks: dl.check_* and cgan.check_*
