@@ -17,10 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -74,31 +70,6 @@ def costs(rounds, steps, log):
             out.append(dict(name=name, round=round_, **cost))
             log(f"cost {name}: {cost['images_per_s']:.0f} images/s, step {cost['step_mb']:.0f} MiB")
     return out
-
-
-def cli_check(seconds, samples, log):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    with tempfile.TemporaryDirectory() as tmp:
-        run, npz = Path(tmp) / "run", Path(tmp) / "samples.npz"
-        commands = [
-            f"train --model resnet --seconds {seconds:g} --out run",
-            f"sample run --n {samples} --out samples.npz",
-            "evaluate samples.npz",
-        ]
-        outputs = []
-        for command in commands:
-            argv = [sys.executable, "-m", "dcgan_lib", *command.split()]
-            done = subprocess.run(argv, cwd=tmp, env=env, capture_output=True, text=True)
-            if done.returncode:
-                raise RuntimeError(f"{command} failed:\n{done.stderr[-2000:]}")
-            outputs.append(done.stdout)
-        steps = json.loads((run / "history.json").read_text())[-1]["steps"]
-        assert npz.exists()
-    report = outputs[-1].strip().splitlines()[-2:]
-    fid = float(re.search(r"fid=([\d.]+)", report[-1]).group(1))
-    log(f"cli resnet: {steps} steps, fid {fid:.2f}")
-    commands = [f"python -m dcgan_lib {c}" for c in commands]
-    return dict(commands=commands, steps=steps, report=report, fid=fid)
 
 
 def section(result):
@@ -167,7 +138,7 @@ def section(result):
     cli = result.get("cli")
     if cli:
         lines += ["", "The command line:", "", "```", *cli["commands"], "```", "",
-                  f"{cli['steps']} steps; `evaluate` printed:", "", "```", *cli["report"], "```",
+                  f"{cli['steps']} steps; `evaluate` printed:", "", "```", *cli["report"].splitlines()[-2:], "```",
                   "", f"Fréchet distance {cli['fid']:.2f} = {cli['fid'] / floor:.1f} x the floor."]  # fmt: skip
     return "\n".join(lines) + "\n"
 
@@ -218,7 +189,9 @@ def main(argv=None):
         costs=costs(args.rounds, args.cost_steps, log),
     )
     if args.cli_seconds > 0:
-        result["cli"] = cli_check(args.cli_seconds, args.samples, log)
+        from run_benchmarks import cli_check  # beside this file; it imports this module
+
+        result["cli"] = cli_check(args.cli_seconds, args.samples, None, log, model="resnet")
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
     write_section(Path(args.out), section(result))
     log(f"wrote {args.out} (section 7) and {args.json}")

@@ -366,8 +366,8 @@ def dense_comparison(images, seeds, loop_s, fit_s, n_samples, log):
     return rows
 
 
-def cli_check(seconds, n_samples, images, log):
-    """Train, sample and evaluate with the command line, as a user would."""
+def cli_check(seconds, n_samples, images, log, model="fast"):
+    """Train ``model``, sample and evaluate with the command line, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         train = [
@@ -376,7 +376,7 @@ def cli_check(seconds, n_samples, images, log):
             "dcgan_lib",
             "train",
             "--model",
-            "fast",
+            model,
             "--seconds",
             f"{seconds:g}",
             "--out",
