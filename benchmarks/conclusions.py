@@ -144,10 +144,12 @@ def section(result):
 
 
 def write_section(path: Path, text: str):
-    """Replace BENCHMARKS.md from MARK to its end (or append the section)."""
+    """Replace BENCHMARKS.md from MARK to the next section (or append the section)."""
     old = path.read_text() if path.exists() else ""
     head = old[: old.index(MARK)] if MARK in old else old.rstrip("\n") + "\n\n"
-    path.write_text(head + text)
+    rest = old[old.index(MARK) :] if MARK in old else ""
+    tail = rest[rest.index("\n## ", 1) :] if "\n## " in rest[1:] else ""
+    path.write_text(head + text + tail)
 
 
 def main(argv=None):

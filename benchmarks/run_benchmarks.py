@@ -366,8 +366,8 @@ def dense_comparison(images, seeds, loop_s, fit_s, n_samples, log):
     return rows
 
 
-def cli_check(seconds, n_samples, images, log, model="fast"):
-    """Train ``model``, sample and evaluate with the command line, as a user would."""
+def cli_check(seconds, n_samples, images, log, model="fast", seed=0):
+    """Train ``model`` (``seed``), sample and evaluate with the command line, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         train = [
@@ -382,8 +382,8 @@ def cli_check(seconds, n_samples, images, log, model="fast"):
             "--out",
             f"{tmp}/run",
         ]
-        if images:
-            train += ["--images", str(images)]
+        train += ["--images", str(images)] if images else []
+        train += ["--seed", str(seed)] if seed else []
         commands = [
             train,
             [
@@ -405,8 +405,8 @@ def cli_check(seconds, n_samples, images, log, model="fast"):
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             outputs.append(done.stdout.strip())
         run = json.loads(Path(f"{tmp}/run/run.json").read_text())
-    last = outputs[-1].splitlines()[-1]
-    fid = float(re.search(r"fid=([\d.]+)", last).group(1))
+    last = next(line for line in outputs[-1].splitlines() if "fid=" in line)  # a labelled model's
+    fid = float(re.search(r"fid=([\d.]+)", last).group(1))  # "read as asked" line follows it
     classes = int(re.search(r"classes=(\d+)/", last).group(1))
     session = run["sessions"][-1]
     log(f"cli: {last}")

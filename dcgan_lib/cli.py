@@ -22,7 +22,7 @@ def cmd_train(args) -> int:
 
     from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint
-    from .conditional import labelled_dataset
+    from .conditional import labelled_dataset, rate_tails
     from .gan import make_gan
     from .models import MODELS
     from .progress import Progress
@@ -44,12 +44,12 @@ def cmd_train(args) -> int:
     budget, stopper = TimeBudget(s["seconds"] or math.inf), StopOnSignal()
     steps, error = len(images) // size, None  # the bar (to --epochs or --seconds): before log
     bar = Progress(steps=s["epochs"] and s["epochs"] * steps, seconds=s["seconds"], out=sys.stdout)
-    options = dict(callbacks=[stopper, bar, log, budget, saver], shuffle=False, verbose=0)
+    tail = rate_tails(s["model"], budget, s["learning_rate"], s["g_learning_rate"])  # Chapter 5
+    options = dict(callbacks=[stopper, bar, log, budget, *tail, saver], shuffle=False, verbose=0)
 
     def fit(first, last, skip=0):  # epochs first+1..last, less the batches done already
         where = dict(seed=s["seed"], first_epoch=first, skip=skip)
-        labelled = MODELS[s["model"]].labelled  # Chapter 5: (batch, 28, 28, 2) labelled images
-        data = (labelled_dataset(images, labels, size, **where) if labelled else
+        data = (labelled_dataset(images, labels, size, **where) if MODELS[s["model"]].labelled else
                 resumable_dataset(images, size, **where))  # fmt: skip
         gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=steps - skip, **options)
 

@@ -2,6 +2,8 @@
 the obedience metric, interpolation, the explorer widget, and the CLI's --model conditional."""
 
 import json
+import math
+import types
 
 import keras
 import numpy as np
@@ -96,6 +98,28 @@ def test_the_course_gan_trains_both_conditional_players():
     assert not np.allclose(before_g, embedding.numpy())
     assert any(not np.allclose(a, b) for a, b in zip(before_d, weights_of(gan.discriminator)))
     assert gan.ema_generator is not None  # the weight average of Appendix A works here too
+
+
+def test_cli_rates_fall_over_the_last_share_of_the_time_budget():
+    """Issue 16: the labelled model's rates, full until 70 % of --seconds, fall linearly to 10 %
+    at the end; no budget keeps them full (a resumed session too); other models get none."""
+    gan = dl.make_gan("conditional", seed=0)
+    budget = types.SimpleNamespace(seconds=100.0, used=0.0)
+    (tail,) = cgan.rate_tails("conditional", budget)
+    tail.set_model(gan)
+    for used, scale in ((0, 1.0), (70, 1.0), (85, 0.55), (100, 0.1), (130, 0.1), (10, 1.0)):
+        budget.used = float(used)
+        tail.on_train_batch_begin(0)
+        assert float(gan.d_optimizer.learning_rate) == pytest.approx(3e-4 * scale)
+        assert float(gan.g_optimizer.learning_rate) == pytest.approx(6e-4 * scale)
+    budget.seconds, budget.used = math.inf, 50.0
+    (tail,) = cgan.rate_tails("conditional", budget, learning_rate=1e-3)  # as --learning-rate
+    tail.set_model(gan)
+    tail.on_train_batch_begin(0)
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(1e-3)
+    assert cgan.rate_tails("fast", budget) == []
+    with pytest.raises(ValueError, match="share and end"):
+        cgan.LearningRateTail(budget, (1e-3, 1e-3), share=0.0)
 
 
 def test_generate_digits_obeys_shape_seed_and_generator_kind():

@@ -61,3 +61,13 @@ def test_table_lists_every_run_and_marks_disturbed_ones(tmp_path):
     ).stdout
     assert "| base | baseline | 180 |" in out
     assert "| deep * | ddepth=3 | 180 |" in out and "\\* other work shared the cores" in out
+
+
+def test_the_gpu_scout_table_in_the_search_log_is_the_scout_data():
+    """Issue 16's third round: the table in fast_config_search.md is what scout_gpu.py --table
+    makes of the committed scout_gpu.jsonl (NumPy alone: no JAX needed)."""
+    import scout_gpu as scout  # beside search_fast_config.py
+
+    table = scout.table(ROOT / "benchmarks" / "scout_gpu.jsonl")
+    assert "| cond | mode=cond | 12.46 [12.3, 12.5, 12.7] | 3.75 [3.7, 3.4, 3.7]" in table
+    assert table in (ROOT / "benchmarks" / "fast_config_search.md").read_text()
