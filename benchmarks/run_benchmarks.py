@@ -366,8 +366,9 @@ def dense_comparison(images, seeds, loop_s, fit_s, n_samples, log):
     return rows
 
 
-def cli_check(seconds, n_samples, images, log, model="fast", seed=0):
-    """Train ``model`` (``seed``), sample and evaluate with the command line, as a user would."""
+def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=()):
+    """Train ``model`` (``seed``; more ``train`` ``options``), sample and evaluate with the
+    command line, as a user would."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         train = [
@@ -383,7 +384,7 @@ def cli_check(seconds, n_samples, images, log, model="fast", seed=0):
             f"{tmp}/run",
         ]
         train += ["--images", str(images)] if images else []
-        train += ["--seed", str(seed)] if seed else []
+        train += (["--seed", str(seed)] if seed else []) + list(options)
         commands = [
             train,
             [

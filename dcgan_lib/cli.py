@@ -23,8 +23,7 @@ def cmd_train(args) -> int:
     from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint
     from .conditional import labelled_dataset, rate_tails
-    from .gan import make_gan
-    from .models import MODELS
+    from .gan import MODELS, make_gan
     from .progress import Progress
 
     keras.utils.set_random_seed(s["seed"])  # the same seed, the same weights
@@ -123,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         kind = {"type": kinds[0]} if isinstance(kinds[0], type) else {"choices": kinds}
         if what is not None:
             train.add_argument(runs.option(key), help=what, **kind)
-    what = "stop after this much training time in this session (alone: no epoch limit)"
+    what = "stop after this much training time in this session (alone: no epoch limit; "
+    what += "conditional: its learning rates fall to 10 %% over the last 30 %%)"
     train.add_argument("--seconds", type=float, help=what)
     what = "compile the step with XLA (auto: the model's choice, else on when a GPU is visible)"
     train.add_argument("--xla", choices=("auto", "on", "off"), default="auto", help=what)
