@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 MARK = "## 8. Quality at a time budget, through the command line"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from run_benchmarks import cli_check  # noqa: E402  (beside this file)
+from conclusions import write_section  # noqa: E402  (beside this file)
+from run_benchmarks import cli_check  # noqa: E402
 
 import dcgan_lib as dl  # noqa: E402
 
@@ -59,15 +60,6 @@ def section(result) -> str:
                 f"{max(fids):.2f}] | {each} | {fid / floor:.2f} | {target} | {classes}/10 |"
             )
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, text: str):
-    """Replace BENCHMARKS.md from MARK to the next section (or append the section)."""
-    old = path.read_text() if path.exists() else ""
-    head = old[: old.index(MARK)] if MARK in old else old.rstrip("\n") + "\n\n"
-    rest = old[old.index(MARK) :] if MARK in old else ""
-    tail = rest[rest.index("\n## ", 1) :] if "\n## " in rest[1:] else ""
-    path.write_text(head + text + tail)
 
 
 def main(argv=None):
@@ -109,7 +101,7 @@ def main(argv=None):
         runs=runs,
     )
     Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-    write_section(Path(args.out), section(result))
+    write_section(Path(args.out), section(result), MARK)
     log(f"wrote {args.out} (section 8) and {args.json}")
 
 

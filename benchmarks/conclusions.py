@@ -143,11 +143,11 @@ def section(result):
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, text: str):
-    """Replace BENCHMARKS.md from MARK to the next section (or append the section)."""
+def write_section(path: Path, text: str, mark: str = MARK):
+    """Replace BENCHMARKS.md from ``mark`` to the next section (or append the section)."""
     old = path.read_text() if path.exists() else ""
-    head = old[: old.index(MARK)] if MARK in old else old.rstrip("\n") + "\n\n"
-    rest = old[old.index(MARK) :] if MARK in old else ""
+    head = old[: old.index(mark)] if mark in old else old.rstrip("\n") + "\n\n"
+    rest = old[old.index(mark) :] if mark in old else ""
     tail = rest[rest.index("\n## ", 1) :] if "\n## " in rest[1:] else ""
     path.write_text(head + text + tail)
 

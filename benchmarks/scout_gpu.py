@@ -185,7 +185,7 @@ def classifier_features(w):
     return features
 
 
-def frechet(mean_a, cov_a, mean_b, cov_b):  # as dcgan_lib.quality.frechet_distance
+def frechet(mean_a, cov_a, mean_b, cov_b):  # dcgan_lib.quality.frechet_distance: no Keras there
     values, vectors = np.linalg.eigh(0.5 * (cov_a + cov_a.T))
     root_a = (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
     middle = root_a @ cov_b @ root_a

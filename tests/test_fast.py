@@ -2,6 +2,7 @@
 average, label smoothing, mixed precision), their checkpoints, and the
 benchmark script in its smoke mode."""
 
+import json
 import subprocess
 import sys
 
@@ -185,3 +186,24 @@ def test_benchmark_epoch_timing_runs_on_any_device():
     rows = bench.measure_epochs(images, ["fast"], log=lambda text: None)
     assert [r["option"] for r in rows] == list(bench.OPTIONS)
     assert all(r["epoch_s"] > 0 and r["tflop_s"] > 0 for r in rows)
+
+
+@needs_mnist
+def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path):
+    """benchmarks/budget_quality.py --smoke: one CLI run (1 s) scored into section 8, after the
+    sections before it; the runs of a model not run this time stay in its JSON and its table."""
+    env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out, data = tmp_path / "B.md", tmp_path / "b.json"
+    out.write_text("# Benchmarks\n\n## 7. Chapter 6\n\nkept\n")
+    kept = dict(model="other", minutes=3.0, seed=0, fid=9.0, steps=10, classes=10)
+    data.write_text(json.dumps({"runs": [kept]}))
+    command = [sys.executable, "benchmarks/budget_quality.py", "--smoke", "--seeds", "0"]
+    command += ["--budgets", "3", "--out", str(out), "--json", str(data)]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    text = out.read_text()
+    assert text.startswith("# Benchmarks\n\n## 7. Chapter 6\n\nkept\n")
+    assert "## 8. Quality at a time budget" in text
+    assert "| other | 3 min | 10 | 9.00 [9.00–9.00] |" in text
+    assert "| conditional | 3 min |" in text and "≤ 3 x" in text
+    assert [r["model"] for r in json.loads(data.read_text())["runs"]] == ["other", "conditional"]
