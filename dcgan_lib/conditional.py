@@ -244,8 +244,8 @@ class LearningRateTail(keras.callbacks.Callback):
     """Over the last ``share`` of a :class:`~dcgan_lib.callbacks.TimeBudget`, lower D's and G's
     learning rates (``rates``, full size) linearly to ``end`` x their own, step by step; with no
     budget (infinite seconds), keep them full. The CLI gives it to the labelled model for each
-    session (issue 16: 2.2 x the real-data floor at about 11,400 steps against 2.8 with constant
-    rates, 3 seeds; benchmarks/fast_config_search.md)."""
+    session (issue 16: in a GPU scout, a Fréchet distance of 2.15 at 11,400 steps against 2.80
+    with constant rates, 3 seeds; benchmarks/fast_config_search.md, BENCHMARKS.md section 8)."""
 
     def __init__(self, budget, rates, share=0.3, end=0.1):
         super().__init__()
