@@ -1,16 +1,20 @@
 """The command line's quality at a time budget, over seeds: writes section 8 of ``BENCHMARKS.md``.
 
     python benchmarks/budget_quality.py                      # conditional, 3 and 10 min, 3 seeds
-    python benchmarks/budget_quality.py --models fast --budgets 3 --seeds 0
+    python benchmarks/budget_quality.py --models fast --g-learning-rates default,1.8e-3 --resume
 
-For each model, budget and seed, in a fresh run directory: ``train --model M --seconds S
---seed K``, then ``sample RUN --n 10000`` (a labelled model's samples ask for 0, 1, ..., 9 in
-turn), then ``evaluate`` (``run_benchmarks.cli_check``). Each budget is a run of its own, so a
-schedule over ``--seconds`` (the labelled model's falling learning rates) runs as a user's would.
-Issue 16's targets, median of the seeds: at most 3 x the real-data floor after 3 minutes and 2 x
-after 10, all 10 classes. Results go to ``benchmarks/budget_quality.json`` (the runs of models not
-run this time are kept) and to the section of ``BENCHMARKS.md`` that starts at ``MARK``
-(``run_benchmarks.py`` and ``conclusions.py`` keep it).
+For each model, seed, G learning rate (side by side: each seed runs every rate before the next
+seed) and budget: ``train --model M --seconds S --seed K``, then ``sample RUN --n 10000`` (a
+labelled model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
+(``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
+``--seconds`` (the labelled model's falling learning rates) runs as a user's would; with
+``--resume`` (models without such a schedule) one run per seed and rate carries on to each
+budget in turn, as a user who trains 3 minutes, looks, then trains 7 more. Issue 16's targets,
+median of the seeds: at most 3 x the real-data floor after 3 minutes and 2 x after 10, all 10
+classes. Results go to ``benchmarks/budget_quality.json`` (earlier runs are kept; each row
+names the invocation that ran it) and to the section of ``BENCHMARKS.md`` that starts at
+``MARK`` (``run_benchmarks.py`` and ``conclusions.py`` keep it). Rows of one invocation (its
+``batch``) were run side by side.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import argparse
 import json
 import os
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -38,27 +43,37 @@ def section(result) -> str:
     lines = [
         MARK,
         "",
-        f"`benchmarks/budget_quality.py`, {result['date']}, {result['minutes']:.0f} minutes. "
-        f"Each row: `train --model M --seconds S --seed K`, `sample RUN --n {result['samples']}`, "
-        "`evaluate`, each budget a run of its own (a schedule over `--seconds` runs as a user's "
-        f"would). Median [min–max] over seeds {result['seeds']}. Real-data floor {floor:.3f}. "
+        f"`benchmarks/budget_quality.py`, last run {result['date']} ({result['minutes']:.0f} "
+        f"minutes). Each row: `train --model M --seconds S --seed K`, `sample RUN --n "
+        f"{result['samples']}`, `evaluate`, each budget a run of its own unless marked * (so a "
+        "schedule over `--seconds` runs as a user's would). Median [min–max] over seeds "
+        f"{sorted({r['seed'] for r in rows})}. Real-data floor {floor:.3f}. "
         f"Machine: {cpu['cpu']}, {cpu['cores']} cores, oneDNN {cpu['onednn_isa']}.",
         "",
-        "| model | budget | steps | Fréchet distance | each seed | x floor | target | classes |",
-        "|---|---:|---:|---:|---|---:|---:|---:|",
+        "| model | budget | steps | Fréchet distance | each seed | x floor | target | classes | run |",
+        "|---|---:|---:|---:|---|---:|---:|---:|---|",
     ]
-    for model in dict.fromkeys(r["model"] for r in rows):
-        for minutes in dict.fromkeys(r["minutes"] for r in rows if r["model"] == model):
-            runs = [r for r in rows if r["model"] == model and r["minutes"] == minutes]
-            fids = [r["fid"] for r in runs]
-            fid, steps = statistics.median(fids), statistics.median(r["steps"] for r in runs)
-            target = f"≤ {TARGETS[minutes]:g} x" if minutes in TARGETS else ""
-            classes = min(r["classes"] for r in runs)
-            each = ", ".join(f"{f:.2f}" for f in fids)
-            lines.append(
-                f"| {model} | {minutes:g} min | {steps:.0f} | {fid:.2f} [{min(fids):.2f}–"
-                f"{max(fids):.2f}] | {each} | {fid / floor:.2f} | {target} | {classes}/10 |"
-            )
+    resumed = False
+    for key in dict.fromkeys((r["model"], r["minutes"], r.get("batch", "earlier")) for r in rows):
+        model, minutes, batch = key
+        runs = [r for r in rows if (r["model"], r["minutes"], r.get("batch", "earlier")) == key]
+        fids = [r["fid"] for r in runs]
+        fid, steps = statistics.median(fids), statistics.median(r["steps"] for r in runs)
+        target = f"≤ {TARGETS[minutes]:g} x" if minutes in TARGETS else ""
+        classes = min(r["classes"] for r in runs)
+        each = ", ".join(f"{f:.2f}" for f in fids)
+        carried = any(r.get("resumed") for r in runs)
+        resumed |= carried
+        lines.append(
+            f"| {model} | {minutes:g} min{' *' if carried else ''} | {steps:.0f} | {fid:.2f} "
+            f"[{min(fids):.2f}–{max(fids):.2f}] | {each} | {fid / floor:.2f} | {target} | "
+            f"{classes}/10 | {batch} |"
+        )
+    lines.append("")
+    lines.append("Rows with the same *run* were measured side by side, in one invocation.")
+    if resumed:
+        lines.append("\\* The run of the budget before, carried on (`train` again on its `--out`)")
+        lines[-1] += " to this many minutes in all (`--resume`); steps and classes are the run's."
     return "\n".join(lines) + "\n"
 
 
@@ -67,30 +82,45 @@ def main(argv=None):
     parser.add_argument("--models", default="conditional")
     parser.add_argument("--budgets", default="3,10", help="minutes of training, one run each")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--g-learning-rate", help="passed to train (the table says so)")
+    what = "G's learning rates to run side by side, comma-separated ('default': the model's own)"
+    parser.add_argument("--g-learning-rates", default="default", help=what)
+    what = "one run per seed and rate, carried on to each budget (not for a rate schedule)"
+    parser.add_argument("--resume", action="store_true", help=what)
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "budget_quality.json"))
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks that it runs")
     args = parser.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
+    if args.resume and budgets != sorted(set(budgets)):
+        parser.error(f"--resume needs rising --budgets, got {args.budgets}")
     seeds = [int(s) for s in args.seeds.split(",")]
     images, samples = (2_000, 1_000) if args.smoke else (None, args.samples)
     start = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - start:6.0f} s] {text}", flush=True)  # noqa: E731
-    runs, options = [], ["--g-learning-rate", args.g_learning_rate] if args.g_learning_rate else []
+    batch, runs = time.strftime("%Y-%m-%d %H:%M"), []
+    rates = args.g_learning_rates.split(",")
     for name in args.models.split(","):
-        model = name + (f" (G at {args.g_learning_rate})" if options else "")
-        for minutes in budgets:
-            for seed in seeds:
-                seconds = 1 if args.smoke else minutes * 60
-                got = cli_check(
-                    seconds, samples, images, log, model=name, seed=seed, options=options
-                )
-                runs.append(dict(model=model, minutes=minutes, seed=seed, **got))
+        if args.resume and "lr_tail" in dl.gan.MODELS[name].defaults:
+            parser.error(f"--resume: '{name}' schedules its rates over --seconds; run without it")
+        for seed in seeds:
+            for rate in rates:
+                model, options = (name, []) if rate == "default" else (
+                    f"{name} (G at {rate})", ["--g-learning-rate", rate])  # fmt: skip
+                with tempfile.TemporaryDirectory() as tmp:
+                    done = 0.0  # minutes trained in this run so far
+                    for minutes in budgets:
+                        seconds = 1 if args.smoke else (minutes - done) * 60
+                        where = dict(
+                            seed=seed, options=options, directory=args.resume and f"{tmp}/run"
+                        )
+                        got = cli_check(seconds, samples, images, log, model=name, **where)
+                        resumed = args.resume and done > 0
+                        runs.append(dict(model=model, minutes=minutes, seed=seed, **got,
+                                         batch=batch, resumed=resumed))  # fmt: skip
+                        done = minutes if args.resume else 0.0
     old = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
-    now = {r["model"] for r in runs}  # the other models' runs in --json are kept
-    runs = [r for r in old.get("runs", []) if r["model"] not in now] + runs
+    runs = old.get("runs", []) + runs  # earlier runs are kept: a row names its invocation
     result = dict(
         date=time.strftime("%Y-%m-%d"),
         minutes=(time.perf_counter() - start) / 60,

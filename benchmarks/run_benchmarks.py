@@ -366,11 +366,13 @@ def dense_comparison(images, seeds, loop_s, fit_s, n_samples, log):
     return rows
 
 
-def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=()):
+def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=(), directory=None):
     """Train ``model`` (``seed``; more ``train`` ``options``), sample and evaluate with the
-    command line, as a user would."""
+    command line, as a user would. ``directory``: the run's folder, kept (``train`` carries on
+    the run it holds); by default a temporary one."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
+        run_dir = str(directory or f"{tmp}/run")
         train = [
             sys.executable,
             "-m",
@@ -381,7 +383,7 @@ def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=())
             "--seconds",
             f"{seconds:g}",
             "--out",
-            f"{tmp}/run",
+            run_dir,
         ]
         train += ["--images", str(images)] if images else []
         train += (["--seed", str(seed)] if seed else []) + list(options)
@@ -392,7 +394,7 @@ def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=())
                 "-m",
                 "dcgan_lib",
                 "sample",
-                f"{tmp}/run",
+                run_dir,
                 "--n",
                 str(n_samples),
                 "--out",
@@ -402,17 +404,18 @@ def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=())
         ]
         outputs = []
         for command in commands:
-            log("cli: " + " ".join(command[1:]).replace(tmp, "RUN"))
+            log("cli: " + " ".join(command[1:]).replace(run_dir, "RUN").replace(tmp, "TMP"))
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             outputs.append(done.stdout.strip())
-        run = json.loads(Path(f"{tmp}/run/run.json").read_text())
+        run = json.loads(Path(f"{run_dir}/run.json").read_text())
     last = next(line for line in outputs[-1].splitlines() if "fid=" in line)  # a labelled model's
     fid = float(re.search(r"fid=([\d.]+)", last).group(1))  # "read as asked" line follows it
     classes = int(re.search(r"classes=(\d+)/", last).group(1))
     session = run["sessions"][-1]
     log(f"cli: {last}")
+    shown = lambda c: "python -m " + " ".join(c).replace(run_dir, "run").replace(tmp + "/", "")  # noqa: E731
     return {
-        "commands": ["python -m " + " ".join(c[2:]).replace(tmp + "/", "") for c in commands],
+        "commands": [shown(c[2:]) for c in commands],
         "report": outputs[-1],
         "fid": fid,
         "classes": classes,
