@@ -207,3 +207,32 @@ def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path)
     assert "| other | 3 min | 10 | 9.00 [9.00–9.00] |" in text
     assert "| conditional | 3 min |" in text and "≤ 3 x" in text
     assert [r["model"] for r in json.loads(data.read_text())["runs"]] == ["other", "conditional"]
+
+
+@needs_mnist
+def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
+    """--resume: one run per seed and rate, trained on from the first budget to the second (its
+    steps go on, the row is marked *); --g-learning-rates names the rate; a model that schedules
+    its rates over --seconds is refused with --resume."""
+    env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
+    out, data = tmp_path / "B.md", tmp_path / "b.json"
+    command = [sys.executable, "benchmarks/budget_quality.py", "--smoke", "--seeds", "0"]
+    command += ["--out", str(out), "--json", str(data), "--budgets", "1,2"]
+    run = lambda *more: subprocess.run(  # noqa: E731
+        command + list(more), cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
+    )
+    refused = run("--models", "conditional", "--resume")
+    assert refused.returncode == 2 and "schedules its rates over --seconds" in refused.stderr
+    assert not data.exists()
+    done = run("--models", "fast", "--resume", "--g-learning-rates", "1.8e-3")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    runs = json.loads(data.read_text())["runs"]
+    assert [(r["model"], r["minutes"], r["resumed"]) for r in runs] == [
+        ("fast (G at 1.8e-3)", 1.0, False),
+        ("fast (G at 1.8e-3)", 2.0, True),
+    ]
+    assert runs[1]["steps"] > runs[0]["steps"] and runs[0]["batch"] == runs[1]["batch"]
+    assert "--g-learning-rate 1.8e-3" in runs[0]["commands"][0]
+    text = out.read_text()
+    assert f"| fast (G at 1.8e-3) | 2 min * | {runs[1]['steps']} |" in text
+    assert "\\* The run of the budget before, carried on" in text
