@@ -44,8 +44,11 @@ def residual_block(x, filters, resample=None, *, batch_norm=True, activation="re
     (pre-activation, He et al. 2016); ``resample`` "up" (nearest x2 before the first
     convolution: G's blocks) or "down" (2x2 average pooling after the second: D's); the skip
     is x, resampled alike and passed through a 1x1 convolution when its shape changes.
-    ``batch_norm=False``: no batch norm (D's block on the input image, as DCGAN has none there).
-    """
+    ``batch_norm=False``: no batch norm (D's block on the input image, as DCGAN has none there);
+    ``activation="leaky"``: LeakyReLU(0.2) (D's blocks)."""
+    if resample not in (None, "up", "down") or activation not in ("relu", "leaky"):
+        rule = 'resample must be None, "up" or "down", activation "relu" or "leaky"; got '
+        raise ValueError(f"{rule}resample={resample!r}, activation={activation!r}")
     act = layers.ReLU if activation == "relu" else lambda: layers.LeakyReLU(0.2)
     norm = layers.BatchNormalization if batch_norm else lambda: layers.Identity()
     h = act()(norm()(x))

@@ -92,6 +92,10 @@ def test_residual_blocks_resample_and_project_the_skip():
     assert residual_shape(x, 8) == (None, 7, 7, 8)
     assert residual_shape(x, 4, "up") == (None, 14, 14, 4)
     assert residual_shape(keras.Input((14, 14, 8)), 16, "down") == (None, 7, 7, 16)
+    with pytest.raises(ValueError, match="resample must be None.*resample='sideways'"):
+        residual_shape(x, 8, "sideways")  # not silently a block that keeps the size
+    with pytest.raises(ValueError, match="activation='gelu'"):
+        arch.residual_block(x, 8, activation="gelu")  # not silently a LeakyReLU
 
 
 def residual_shape(x, filters, resample=None):
