@@ -191,7 +191,7 @@ def test_benchmark_epoch_timing_runs_on_any_device():
 @needs_mnist
 def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path):
     """benchmarks/budget_quality.py --smoke: one CLI run (1 s) scored into section 8, after the
-    sections before it; the runs of a model not run this time stay in its JSON and its table."""
+    sections before it; earlier runs (here another model's) stay in its JSON and its table."""
     env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
     out, data = tmp_path / "B.md", tmp_path / "b.json"
     out.write_text("# Benchmarks\n\n## 7. Chapter 6\n\nkept\n")
