@@ -135,8 +135,9 @@ def build_resnet_discriminator(width=16, batch_norm=True):
 def make_variant_gan(build_generator, build_discriminator=build_fast_discriminator, **kwargs):
     """:func:`~dcgan_lib.make_gan` of the fast settings for any builders. Defined in Chapter 6.
 
-    ``build_generator()`` and ``build_discriminator()`` (a logit) make the players; Adam,
-    learning rates, batch size and weight average are ``MODELS["fast"]``'s; ``kwargs`` go to
+    ``build_generator()`` and ``build_discriminator()`` (a logit) make the players; Adam, batch
+    size and weight average are the fast settings, G's rate 6e-4 (``MODELS["resnet"].defaults``,
+    as BENCHMARKS.md section 7 measured; ``MODELS["fast"]`` has 1.8e-3); ``kwargs`` go to
     ``make_gan`` (``seed``, ``jit_compile``, ...).
     """
     MODELS["variant"] = ModelSpec(build_generator, build_discriminator, True, _FAST)
