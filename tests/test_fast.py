@@ -3,6 +3,7 @@ average, label smoothing, mixed precision), their checkpoints, and the
 benchmark script in its smoke mode."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -205,7 +206,9 @@ def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path)
     assert text.startswith("# Benchmarks\n\n## 7. Chapter 6\n\nkept\n")
     assert "## 8. Quality at a time budget" in text
     assert "| other | 3 min | 10 | 9.00 [9.00–9.00] |" in text
-    assert "| conditional | 3 min |" in text and "≤ 3 x" in text
+    # the target follows the instruction set oneDNN runs: 3 x, or 5 x on AVX2 code
+    assert re.search(r"\| conditional \| 3 min \|.*\| ≤ [35] x \|", text)
+    assert "- earlier: not recorded" in text  # the kept run had no machine
     assert [r["model"] for r in json.loads(data.read_text())["runs"]] == ["other", "conditional"]
 
 
