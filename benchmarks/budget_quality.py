@@ -121,11 +121,8 @@ def main(argv=None):
     images, samples = (2_000, 1_000) if args.smoke else (None, args.samples)
     start = time.perf_counter()
     log = lambda text: print(f"[{time.perf_counter() - start:6.0f} s] {text}", flush=True)  # noqa: E731
-    batch, runs, machine = (
-        time.strftime("%Y-%m-%d %H:%M"),
-        [],
-        machine_of(dl.speed.describe_cpu(), os.environ.get("ONEDNN_MAX_CPU_ISA", "")),
-    )
+    batch, runs = time.strftime("%Y-%m-%d %H:%M"), []
+    machine = machine_of(dl.speed.describe_cpu(), os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
     rates = args.g_learning_rates.split(",")
     for name in args.models.split(","):
         if args.resume and "lr_tail" in dl.gan.MODELS[name].defaults:
@@ -147,10 +144,8 @@ def main(argv=None):
                                          batch=batch, resumed=resumed, machine=machine))  # fmt: skip
                         done = minutes if args.resume else 0.0
     old = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
-    for run in old.get("runs", []):  # runs from before machines were kept per run
-        run.setdefault(
-            "machine", machine_of(old["machine"]) if "machine" in old else "not recorded"
-        )
+    for run in old.get("runs", []):
+        run.setdefault("machine", "not recorded")
     runs = old.get("runs", []) + runs  # earlier runs are kept: a row names its invocation
     result = dict(
         date=time.strftime("%Y-%m-%d"),
