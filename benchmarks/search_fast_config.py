@@ -29,6 +29,14 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
   comma-separated (``evals`` is then ignored);
 - ``decay``: with ``at``, 0 = off, else both learning rates fall linearly to that
   fraction of their value over the whole run (to the last ``at``), in steps;
+- ``r1``: 0 = off, else the weight gamma of an R1 penalty on D, gamma / 2 times the mean
+  squared norm of D's gradient at the real images (Mescheder et al., 2018);
+- ``hinge``: 1 = the hinge loss (D: relu(1 - real) + relu(1 + fake); G: -fake) instead of
+  binary cross-entropy on D's logits;
+- ``pac``: 1 = off, else D judges ``pac`` images at once, stacked as channels (PacGAN; Lin et
+  al., 2018), so that it can see a batch's lack of variety;
+- ``xla``: 1 = compile the step with XLA (``jit_compile=True``), as ``train --model fast``
+  does; 0 (the earlier runs) = Keras' default;
 - ``emah``: the average's warm-up h: its decay is min(``ema``, (1 + n) / (h + n))
   after n steps, so it averages over about the last n / (h - 1) steps early on.
 
@@ -68,6 +76,10 @@ CHOICES = dict(
     at="",
     decay=0.0,
     emah=10.0,
+    r1=0.0,
+    hinge=0,
+    pac=1,
+    xla=0,
 )
 
 
@@ -201,7 +213,7 @@ def discriminator_variant(cfg):
     w = cfg["dw"]
     wrap = keras.layers.SpectralNormalization if cfg["sn"] else (lambda layer: layer)
     stack = [
-        keras.Input((28, 28, 1)),
+        keras.Input((28, 28, cfg["pac"])),
         wrap(layers.Conv2D(w, 4, strides=2, padding="same")),
         layers.LeakyReLU(0.2),
     ]
@@ -216,6 +228,50 @@ def discriminator_variant(cfg):
     return keras.Sequential(stack + [layers.Flatten(), wrap(layers.Dense(1))])
 
 
+def regularised_step(gan, r1, hinge, pac=1):
+    """Replace ``gan.train_step`` with ``dl.gan_step``'s update plus an R1 penalty on D (weight
+    ``r1``; 0 = none) and/or the hinge loss (``hinge``), D judging ``pac`` images at once: the
+    runs ``r1=``, ``hinge=1`` and ``pac=``."""
+    import tensorflow as tf
+    from keras import ops
+
+    from dcgan_lib.models import draw_noise
+
+    generator, critic = gan.generator, gan.discriminator
+
+    def discriminator(images, training):  # (batch, 28, 28, 1) -> (batch / pac, 1)
+        packed = ops.reshape(images, (-1, pac, 28, 28))  # pac consecutive images together
+        return critic(ops.transpose(packed, (0, 2, 3, 1)), training=training)
+
+    def train_step(real_images):
+        z = draw_noise((ops.shape(real_images)[0], gan.latent_dim), gan.noise, gan.seed_generator)
+        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+            fake_images = generator(z, training=True)  # (batch, 28, 28, 1)
+            with tf.GradientTape() as x_tape:
+                x_tape.watch(real_images)
+                real_out = discriminator(real_images, training=True)  # (batch, 1) logits
+                real_sum = ops.sum(real_out)  # inside x_tape, so that it can differentiate it
+            fake_out = discriminator(fake_images, training=True)
+            if hinge:
+                d_loss = ops.mean(ops.relu(1.0 - real_out)) + ops.mean(ops.relu(1.0 + fake_out))
+                g_loss = -ops.mean(fake_out)
+            else:
+                d_loss = gan.bce(ops.ones_like(real_out), real_out)
+                d_loss += gan.bce(ops.zeros_like(fake_out), fake_out)
+                g_loss = gan.bce(ops.ones_like(fake_out), fake_out)
+            d_total = d_loss
+            if r1:
+                slope = x_tape.gradient(real_sum, real_images)  # (batch, 28, 28, 1)
+                d_total = d_loss + 0.5 * r1 * ops.mean(ops.sum(slope**2, axis=(1, 2, 3)))
+        d_vars, g_vars = critic.trainable_variables, generator.trainable_variables
+        gan.d_optimizer.apply_gradients(zip(d_tape.gradient(d_total, d_vars), d_vars))
+        gan.g_optimizer.apply_gradients(zip(g_tape.gradient(g_loss, g_vars), g_vars))
+        gan._update_ema()
+        return {"d_loss": d_loss, "g_loss": g_loss}
+
+    gan.train_step = train_step
+
+
 def run(name, cfg, log_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from run_benchmarks import train_through_budgets  # noqa: I001  dcgan_lib, TF first
@@ -227,7 +283,7 @@ def run(name, cfg, log_path):
     generator = dl.build_fast_generator(width=cfg["gw"])
     discriminator = (
         discriminator_variant(cfg)
-        if cfg["ddrop"] or cfg["mbstd"] or cfg["sn"]
+        if cfg["ddrop"] or cfg["mbstd"] or cfg["sn"] or cfg["pac"] > 1
         else dl.build_fast_discriminator(width=cfg["dw"], depth=cfg["ddepth"])
     )
     if cfg["gk"] != 4:
@@ -242,6 +298,8 @@ def run(name, cfg, log_path):
     )
     if cfg["emah"] != 10.0:  # the library's warm-up, (1 + n) / (10 + n), with h for 10
         gan._update_ema = ema_with_warmup(gan, cfg["emah"])
+    if cfg["r1"] or cfg["hinge"] or cfg["pac"] > 1:
+        regularised_step(gan, cfg["r1"], cfg["hinge"], cfg["pac"])
     at = [int(n) for n in cfg["at"].split(",")] if cfg["at"] else []
 
     def adam(lr):
@@ -249,7 +307,8 @@ def run(name, cfg, log_path):
             lr = keras.optimizers.schedules.PolynomialDecay(lr, at[-1], lr * cfg["decay"])
         return keras.optimizers.Adam(lr, beta_1=cfg["b1"], beta_2=cfg["b2"])
 
-    gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]))
+    xla = dict(jit_compile=True) if cfg["xla"] else {}
+    gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]), **xla)
     (x_train, _), _ = dl.load_mnist(verbose=False)
     budgets = [float(t) for t in cfg["evals"].split(",")]
     anneal = (
