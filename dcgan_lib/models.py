@@ -6,6 +6,7 @@ images -> (batch, 1), P(real) or a logit. :data:`MODELS` names the pairs.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import NamedTuple
 
 import keras
@@ -258,6 +259,9 @@ class ModelSpec(NamedTuple):
 # DCGAN's 2e-4 and the average (one seed each; benchmarks/fast_config_search.md; BENCHMARKS.md).
 # "fast": chosen by measurement on 2 CPUs (same file), XLA in the CLI (1.5 x the images/s on AVX2,
 # 0.93 x on AVX-512); G at 1.8e-3 (BENCHMARKS.md §8); Chapters 5-6 measured with _FAST's 6e-4.
+# "fast-narrow": fast with G half as wide (32), for CPUs without AVX-512, where G's middle
+# transposed convolution is most of the cost: 1.5 x the steps in 3 minutes and a better score
+# there, a worse one after many steps (fast_config_search.md, sixth round; BENCHMARKS.md §8).
 _DCGAN = dict(learning_rate=2e-4, beta_1=0.5, batch_size=128)  # Radford et al. (2015)
 _DENSE = dict(learning_rate=1e-3, beta_1=0.5, batch_size=128, ema_decay=0.999)
 _TUTORIAL = dict(learning_rate=1e-4, beta_1=0.9, batch_size=256)  # the TF tutorial's
@@ -269,6 +273,9 @@ MODELS = {
     "tutorial": ModelSpec(build_tutorial_generator, build_tutorial_discriminator, True, _TUTORIAL),
     "upsample": ModelSpec(build_upsample_generator, build_upsample_discriminator, False, _DCGAN),
     "fast": ModelSpec(build_fast_generator, build_fast_discriminator, True, _FAST_G18),
+    "fast-narrow": ModelSpec(
+        partial(build_fast_generator, width=32), build_fast_discriminator, True, _FAST_G18
+    ),
 }
 
 __all__ = [name for name in dir() if name.startswith("build_")] + ["MODELS", "generate_images"]

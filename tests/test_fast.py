@@ -38,6 +38,20 @@ def test_fast_models_shapes_and_defaults():
     assert plain.real_label == 1.0
 
 
+def test_fast_narrow_is_fast_with_g_half_as_wide():
+    narrow, fast = dl.MODELS["fast-narrow"], dl.MODELS["fast"]
+    assert narrow.defaults == fast.defaults and narrow.logits and not narrow.labelled
+    g, wide = narrow.generator(), fast.generator()
+    assert g.output_shape == wide.output_shape == (None, 28, 28, 1)
+    widths = [
+        layer.filters for layer in g.layers if isinstance(layer, keras.layers.Conv2DTranspose)
+    ]
+    assert widths == [32, 1]  # fast's: [64, 1]
+    assert g.count_params() < wide.count_params() / 2
+    d = narrow.discriminator()
+    assert d.count_params() == fast.discriminator().count_params()
+
+
 def test_learning_rates_of_g_and_d():
     def rates(**kw):
         gan = dl.make_gan("fast", seed=0, **kw)
