@@ -254,28 +254,21 @@ class ModelSpec(NamedTuple):
     labelled: bool = False
 
 
-# Each model's name (the CLI's --model), builders and training defaults. "dense": Adam(1e-3,
-# beta_1 0.5) with a weight average: a Fréchet distance of 61 after 12,900 steps, against 140 with
-# DCGAN's 2e-4 and the average (one seed each; benchmarks/fast_config_search.md; BENCHMARKS.md).
-# "fast": chosen by measurement on 2 CPUs (same file), XLA in the CLI (1.5 x the images/s on AVX2,
-# 0.93 x on AVX-512); G at 1.8e-3 (BENCHMARKS.md §8); Chapters 5-6 measured with _FAST's 6e-4.
-# "fast-narrow": fast with G half as wide (32), for CPUs without AVX-512, where G's middle
-# transposed convolution is most of the cost: 1.5 x the steps in 3 minutes and a better score
-# there, a worse one after many steps (fast_config_search.md, sixth round; BENCHMARKS.md §8).
+# Each model's name (the CLI's --model), builders and training defaults, chosen by measurement
+# (benchmarks/fast_config_search.md, its rounds; BENCHMARKS.md). "dense": Adam(1e-3) and an average.
 _DCGAN = dict(learning_rate=2e-4, beta_1=0.5, batch_size=128)  # Radford et al. (2015)
 _DENSE = dict(learning_rate=1e-3, beta_1=0.5, batch_size=128, ema_decay=0.999)
 _TUTORIAL = dict(learning_rate=1e-4, beta_1=0.9, batch_size=256)  # the TF tutorial's
 _FAST = dict(learning_rate=3e-4, g_learning_rate=6e-4, beta_1=0.5, batch_size=64, ema_decay=0.999)
-_FAST["xla"] = "on"
-_FAST_G18 = _FAST | dict(g_learning_rate=1.8e-3)
+_FAST["xla"] = "on"  # 1.5 x the images/s on AVX2, 0.92 x on AVX-512 (BENCHMARKS.md §2)
+_FAST_G18 = _FAST | dict(g_learning_rate=1.8e-3)  # §8; Chapters 5-6 were measured with 6e-4
+_NARROW_G = partial(build_fast_generator, width=32)  # better in 3 min on AVX2, worse in 10 (§8)
 MODELS = {
     "dense": ModelSpec(build_dense_generator, build_dense_discriminator, False, _DENSE),
     "tutorial": ModelSpec(build_tutorial_generator, build_tutorial_discriminator, True, _TUTORIAL),
     "upsample": ModelSpec(build_upsample_generator, build_upsample_discriminator, False, _DCGAN),
     "fast": ModelSpec(build_fast_generator, build_fast_discriminator, True, _FAST_G18),
-    "fast-narrow": ModelSpec(
-        partial(build_fast_generator, width=32), build_fast_discriminator, True, _FAST_G18
-    ),
+    "fast-narrow": ModelSpec(_NARROW_G, build_fast_discriminator, True, _FAST_G18),
 }
 
 __all__ = [name for name in dir() if name.startswith("build_")] + ["MODELS", "generate_images"]
