@@ -2,9 +2,10 @@
 
     python benchmarks/budget_quality.py                      # conditional, 3 and 10 min, 3 seeds
     python benchmarks/budget_quality.py --models fast --g-learning-rates 6e-4,default --resume
+    python benchmarks/budget_quality.py --models fast --batch-sizes default,32 --resume
 
-For each model, seed, G learning rate (side by side: each seed runs every rate before the next
-seed) and budget: ``train --model M --seconds S --seed K``, then ``sample RUN --n 10000`` (a
+For each model, seed, G learning rate and batch size (side by side: each seed runs every variant
+before the next seed) and budget: ``train --model M --seconds S --seed K``, then ``sample RUN --n 10000`` (a
 labelled model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
 (``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
 ``--seconds`` (the labelled model's falling learning rates) runs as a user's would; with
@@ -100,6 +101,16 @@ def section(result) -> str:
     return "\n".join(lines) + "\n"
 
 
+def variant(rate: str, size: str):
+    """A row's label and ``train``'s options: ("G at 1.8e-3, batch 32", [...]); "" for defaults."""
+    label, options = [], []
+    if rate != "default":
+        label, options = [f"G at {rate}"], ["--g-learning-rate", rate]
+    if size != "default":
+        label, options = label + [f"batch {size}"], options + ["--batch-size", size]
+    return ", ".join(label), options
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="conditional")
@@ -107,6 +118,8 @@ def main(argv=None):
     parser.add_argument("--seeds", default="0,1,2")
     what = "G's learning rates to run side by side, comma-separated ('default': the model's own)"
     parser.add_argument("--g-learning-rates", default="default", help=what)
+    what = "batch sizes to run side by side, comma-separated ('default': the model's own)"
+    parser.add_argument("--batch-sizes", default="default", help=what)
     what = "one run per seed and rate, carried on to each budget (not for a rate schedule)"
     parser.add_argument("--resume", action="store_true", help=what)
     parser.add_argument("--samples", type=int, default=10_000)
@@ -123,14 +136,17 @@ def main(argv=None):
     log = lambda text: print(f"[{time.perf_counter() - start:6.0f} s] {text}", flush=True)  # noqa: E731
     batch, runs = time.strftime("%Y-%m-%d %H:%M"), []
     machine = machine_of(dl.speed.describe_cpu(), os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
-    rates = args.g_learning_rates.split(",")
+    variants = [  # (label, train's options), run side by side for each seed
+        variant(rate, size)
+        for rate in args.g_learning_rates.split(",")
+        for size in args.batch_sizes.split(",")
+    ]
     for name in args.models.split(","):
         if args.resume and "lr_tail" in dl.gan.MODELS[name].defaults:
             parser.error(f"--resume: '{name}' schedules its rates over --seconds; run without it")
         for seed in seeds:
-            for rate in rates:
-                model, options = (name, []) if rate == "default" else (
-                    f"{name} (G at {rate})", ["--g-learning-rate", rate])  # fmt: skip
+            for label, options in variants:
+                model = f"{name} ({label})" if label else name
                 with tempfile.TemporaryDirectory() as tmp:
                     done = 0.0  # minutes trained in this run so far
                     for minutes in budgets:
