@@ -4,12 +4,12 @@
     python benchmarks/budget_quality.py --models fast --g-learning-rates 6e-4,default --resume
     python benchmarks/budget_quality.py --models fast --batch-sizes default,32 --resume
 
-For each model, seed, G learning rate and batch size (side by side: each seed runs every variant
-before the next seed) and budget: ``train --model M --seconds S --seed K``, then ``sample RUN --n 10000`` (a
-labelled model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
+For each model, seed, G learning rate and batch size (side by side: each seed runs every
+variant before the next seed) and budget: ``train --model M --seconds S --seed K``, then
+``sample RUN --n 10000`` (a labelled model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
 (``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
 ``--seconds`` (the labelled model's falling learning rates) runs as a user's would; with
-``--resume`` (models without such a schedule) one run per seed and rate carries on to each
+``--resume`` (models without such a schedule) one run per seed and variant carries on to each
 budget in turn, as a user who trains 3 minutes, looks, then trains 7 more. Issue 16's targets,
 median of the seeds: at most 3 x the real-data floor after 3 minutes and 2 x after 10, all 10
 classes; 5 x after 3 minutes where oneDNN runs AVX2 code (run the script with
@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--g-learning-rates", default="default", help=what)
     what = "batch sizes to run side by side, comma-separated ('default': the model's own)"
     parser.add_argument("--batch-sizes", default="default", help=what)
-    what = "one run per seed and rate, carried on to each budget (not for a rate schedule)"
+    what = "one run per seed and variant, carried on to each budget (not for a rate schedule)"
     parser.add_argument("--resume", action="store_true", help=what)
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--out", default=str(ROOT / "BENCHMARKS.md"))
