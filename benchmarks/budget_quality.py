@@ -3,10 +3,12 @@
     python benchmarks/budget_quality.py                      # conditional, 3 and 10 min, 3 seeds
     python benchmarks/budget_quality.py --models fast --g-learning-rates 6e-4,default --resume
     python benchmarks/budget_quality.py --models fast --batch-sizes default,32 --resume
+    python benchmarks/budget_quality.py --models fast --half-batch-epochs 0,default --resume
 
-For each model, seed, G learning rate and batch size (side by side: each seed runs every
-variant before the next seed) and budget: ``train --model M --seconds S --seed K``, then
-``sample RUN --n 10000`` (a labelled model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
+For each model, seed, G learning rate, batch size and number of epochs at half the batch
+(side by side: each seed runs every variant before the next seed) and budget: ``train --model
+M --seconds S --seed K``, then ``sample RUN --n 10000`` (a labelled model's samples ask for 0,
+1, ..., 9 in turn), then ``evaluate``
 (``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
 ``--seconds`` (the labelled model's falling learning rates) runs as a user's would; with
 ``--resume`` (models without such a schedule) one run per seed and variant carries on to each
@@ -101,13 +103,16 @@ def section(result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def variant(rate: str, size: str):
+def variant(rate: str, size: str, half: str = "default"):
     """A row's label and ``train``'s options: ("G at 1.8e-3, batch 32", [...]); "" for defaults."""
     label, options = [], []
     if rate != "default":
         label, options = [f"G at {rate}"], ["--g-learning-rate", rate]
     if size != "default":
         label, options = label + [f"batch {size}"], options + ["--batch-size", size]
+    if half != "default":
+        label += [f"half batch for {half} epochs" if half != "0" else "no half batch"]
+        options += ["--half-batch-epochs", half]
     return ", ".join(label), options
 
 
@@ -120,6 +125,8 @@ def main(argv=None):
     parser.add_argument("--g-learning-rates", default="default", help=what)
     what = "batch sizes to run side by side, comma-separated ('default': the model's own)"
     parser.add_argument("--batch-sizes", default="default", help=what)
+    what = "epochs at half the batch size to run side by side, comma-separated (as above)"
+    parser.add_argument("--half-batch-epochs", default="default", help=what)
     what = "one run per seed and variant, carried on to each budget (not for a rate schedule)"
     parser.add_argument("--resume", action="store_true", help=what)
     parser.add_argument("--samples", type=int, default=10_000)
@@ -137,9 +144,10 @@ def main(argv=None):
     batch, runs = time.strftime("%Y-%m-%d %H:%M"), []
     machine = machine_of(dl.speed.describe_cpu(), os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
     variants = [  # (label, train's options), run side by side for each seed
-        variant(rate, size)
+        variant(rate, size, half)
         for rate in args.g_learning_rates.split(",")
         for size in args.batch_sizes.split(",")
+        for half in args.half_batch_epochs.split(",")
     ]
     for name in args.models.split(","):
         if args.resume and "lr_tail" in dl.gan.MODELS[name].defaults:

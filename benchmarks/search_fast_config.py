@@ -38,7 +38,10 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
 - ``xla``: 1 = compile the step with XLA (``jit_compile=True``), as ``train --model fast``
   does; 0 (the earlier runs) = Keras' default;
 - ``emah``: the average's warm-up h: its decay is min(``ema``, (1 + n) / (h + n))
-  after n steps, so it averages over about the last n / (h - 1) steps early on.
+  after n steps, so it averages over about the last n / (h - 1) steps early on;
+- ``grow``: 0 = off, else the batch doubles once that many epochs are done at ``batch``
+  (with a time budget; Smith et al., 2018, "Don't decay the learning rate, increase the
+  batch size").
 
 Runs with a time budget go one at a time on an otherwise idle machine: the budget is
 wall-clock time. Runs with a step budget do not depend on the machine's speed, so they
@@ -80,6 +83,7 @@ CHOICES = dict(
     hinge=0,
     pac=1,
     xla=0,
+    grow=0,
 )
 
 
@@ -143,6 +147,33 @@ def train_through_steps(gan, images, batch_size, steps):
         )
         epoch += len(history.epoch)
         used += time.perf_counter() - began
+        yield used
+
+
+def train_growing(gan, images, batch_size, grow, budgets, seen):
+    """As ``train_through_budgets``, but at ``2 * batch_size`` from epoch ``grow`` on (a segment
+    ends at the budget or at that epoch); ``seen["images"]``: the images trained on so far."""
+    import dcgan_lib as dl
+
+    used, epoch = 0.0, 0
+    for budget in budgets:
+        while used < budget:
+            size = batch_size if epoch < grow else 2 * batch_size
+            clock, before = dl.TimeBudget(budget - used), int(gan.g_optimizer.iterations)
+            history = gan.fit(
+                dl.resumable_dataset(images, size, seed=0, first_epoch=epoch),
+                epochs=grow if epoch < grow else 10**9,
+                initial_epoch=epoch,
+                steps_per_epoch=len(images) // size,
+                callbacks=[clock],
+                verbose=0,
+                shuffle=False,
+            )
+            epoch += len(history.epoch)
+            used += clock.used
+            seen["images"] += (int(gan.g_optimizer.iterations) - before) * size
+            if clock.stopped:
+                break
         yield used
 
 
@@ -316,18 +347,19 @@ def run(name, cfg, log_path):
         if cfg["anneal"]
         else None
     )  # learning rates fall over each budget's segment
-    rows = []
-    trained = (
-        train_through_steps(gan, x_train, cfg["batch"], at)
-        if at
-        else train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal)
-    )
+    rows, seen = [], {"images": 0}
+    if at:
+        trained = train_through_steps(gan, x_train, cfg["batch"], at)
+    elif cfg["grow"]:
+        trained = train_growing(gan, x_train, cfg["batch"], cfg["grow"], budgets, seen)
+    else:
+        trained = train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal)
     for used in trained:
         steps = int(gan.g_optimizer.iterations)
         row = {
             "seconds": round(used),
             "steps": steps,
-            "images_per_s": round(steps * cfg["batch"] / used),
+            "images_per_s": round((seen["images"] or steps * cfg["batch"]) / used),
         }
         scored = [("G", gan.generator), ("average", gan.ema_generator)]
         if cfg["recal"] and gan.ema_generator is not None:

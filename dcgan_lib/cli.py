@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import runs
 from .data import resumable_dataset
+from .growing_batch import batch_at, segments
 from .runs import CHECKPOINT_DIR, HISTORY_FILE, CLIError
 
 
@@ -40,25 +41,24 @@ def cmd_train(args) -> int:
     run, session = runs.start_session(out, run, s, args.argv, checkpoint, len(images))
     log = EpochHistory(size, rows=history, path=out / HISTORY_FILE, epochs=s["epochs"], verbose=1)
     saver = CheckpointEvery(checkpoint, every=s["checkpoint_every"])
-    budget, stopper = TimeBudget(s["seconds"] or math.inf), StopOnSignal()
-    steps, error = len(images) // size, None  # the bar (to --epochs or --seconds): before log
-    bar = Progress(steps=s["epochs"] and s["epochs"] * steps, seconds=s["seconds"], out=sys.stdout)
+    budget, stopper, error = TimeBudget(s["seconds"] or math.inf), StopOnSignal(), None
+    total = s["epochs"] and sum(len(images) // batch_at(s, e) for e in range(s["epochs"]))
+    bar = Progress(steps=total, seconds=s["seconds"], out=sys.stdout)  # before log
     tail = rate_tails(s["model"], budget, s["learning_rate"], s["g_learning_rate"])  # Chapter 5
     options = dict(callbacks=[stopper, bar, log, budget, *tail, saver], shuffle=False, verbose=0)
 
-    def fit(first, last, skip=0):  # epochs first+1..last, less the batches done already
-        where = dict(seed=s["seed"], first_epoch=first, skip=skip)
+    def fit(first, last, skip=0):  # epochs first+1..last in one batch size, less those done
+        size = log.batch_size = batch_at(s, first)  # a batch that grows: growing_batch.py
+        where, n = dict(seed=s["seed"], first_epoch=first, skip=skip), len(images) // size - skip
         data = (labelled_dataset(images, labels, size, **where) if MODELS[s["model"]].labelled else
                 resumable_dataset(images, size, **where))  # fmt: skip
-        gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=steps - skip, **options)
+        gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=n, **options)
 
     with stopper:
-        try:
-            if skip:  # finish the epoch a session cut short, from its next batch
-                fit(done, done + 1, skip)
-            first, last = int(checkpoint.epoch), s["epochs"] or 10**9
-            if not gan.stop_training and not stopper.received and first < last:
-                fit(first, last)
+        try:  # the rest of an epoch a session cut short (from its next batch), then whole ones
+            for first, last in segments(done, s["epochs"] or 10**9, s, cut=skip > 0):
+                if not gan.stop_training and not stopper.received:
+                    fit(first, last, skip if first == done else 0)
         except KeyboardInterrupt:  # a second Ctrl+C: stop at once, save nothing
             stopper.received = "twice"
         except (OSError, tf.errors.OpError) as err:  # a full disk, say, while saving
@@ -115,8 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     what = "train a GAN (or carry on training one) into a directory"
     how = "Train a GAN; run again on the same --out to resume."
     train = sub.add_parser("train", help=what, description=how)
-    what = "which generator/discriminator pair (required for a new run)"
-    train.add_argument("--model", choices=sorted(MODELS), help=what)
+    train.add_argument("--model", choices=sorted(MODELS), help="which G and D (a new run needs it)")
     train.add_argument("--out", required=True, help="run directory (resumed if it holds a run)")
     for key, (kinds, what) in runs.SETTINGS.items():  # the settings kept in run.json
         kind = {"type": kinds[0]} if isinstance(kinds[0], type) else {"choices": kinds}

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .data import load_mnist
+from .growing_batch import batch_at, describe
 
 try:
     import fcntl
@@ -32,6 +33,7 @@ SETTINGS = {
     "epochs": ((int, None), f"stop at N complete epochs (default: last, else {DEFAULT_EPOCHS})"),
     "images": ((int, None), "use only the first N training images"),
     "batch_size": ((int,), "images per step (default: the model's)"),
+    "half_batch_epochs": ((int,), "the first N epochs at half the batch size (default: model's)"),
     "seed": ((int,), "seed for weights, noise and data order (default 0)"),
     "noise": (("normal", "uniform"), "z ~ N(0,1) or U(-1,1) (default normal)"),
     "learning_rate": ((float,), "Adam learning rate of D, and of G (default: the model's)"),
@@ -44,7 +46,7 @@ SETTINGS = {
 }
 # A new run's settings where neither the command line nor the model's defaults give them.
 NEW_RUN = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1}
-NEW_RUN |= {"real_label": 1.0, "ema_decay": None, "precision": "float32"}
+NEW_RUN |= {"real_label": 1.0, "ema_decay": None, "precision": "float32", "half_batch_epochs": 0}
 # The settings a run keeps for life (make_gan's options).
 FIXED = ("noise", "seed", "learning_rate", "g_learning_rate", "beta_1", "real_label")
 FIXED += ("ema_decay", "precision")
@@ -53,6 +55,7 @@ _COUNT, _RATE = ("at least 1", lambda n: n >= 1), ("a positive number", lambda x
 LIMITS = dict.fromkeys(("epochs", "images", "batch_size", "checkpoint_every"), _COUNT)
 LIMITS |= dict.fromkeys(("learning_rate", "g_learning_rate", "seconds"), _RATE)
 LIMITS["beta_1"] = ("at least 0 and below 1", lambda x: 0 <= x < 1)
+LIMITS["half_batch_epochs"] = ("at least 0", lambda n: n >= 0)
 # A row of history.json.
 ROW = {"epoch": int, "steps": int, "images": int, "images_seen": int, "seconds": float}
 ROW |= {"train_seconds": float, "complete": bool}
@@ -118,6 +121,7 @@ def read_run(directory: Path) -> dict:
             return f"model {json.dumps(model)} is not one this dcgan_lib knows ({names})"
         if not isinstance(settings, dict):
             return f'"settings" is {json.dumps(settings)}, not an object'
+        settings.setdefault("half_batch_epochs", 0)  # a run from before the setting: none
         if not isinstance(run.get("sessions"), list):
             return '"sessions" is not a list'
         names = {int: "a whole number", float: "a number", None: "null"}
@@ -243,10 +247,10 @@ def restore(checkpoint, directory: Path, run, step, s=None):
     if not found and trained:
         lost = f"{directory} holds a run saved at step {trained} but no checkpoint"
         raise CLIError(f"{lost}: restore its checkpoint files, or train into a new --out")
-    old = [run["settings"][key] for key in ("batch_size", "images")] if run else []
-    if s and int(checkpoint.epoch_step) and [s["batch_size"], s["images"]] != old:
+    batches = lambda t: (batch_at(t, int(checkpoint.epoch)), t["images"])  # noqa: E731  its epoch's
+    if s and run and int(checkpoint.epoch_step) and batches(s) != batches(run["settings"]):
         cut = f"{directory} stopped in the middle of epoch {int(checkpoint.epoch) + 1}"
-        raise CLIError(f"{cut}: finish it with the run's --batch-size and --images first")
+        raise CLIError(f"{cut}: finish it with its --batch-size, --half-batch-epochs, --images")
     return found
 
 
@@ -276,8 +280,7 @@ def start_session(out: Path, run, s, argv, checkpoint, images: int) -> tuple:
         if isinstance(old, dict) and old.get("status") == "running":
             old["status"] = "killed"
     done, step, skip = int(checkpoint.epoch), checkpoint.step, int(checkpoint.epoch_step)
-    session = {"started": _now(), "argv": argv, "start_epoch": done, "start_step": step}
-    session["status"] = "running"
+    session = dict(started=_now(), argv=argv, start_epoch=done, start_step=step, status="running")
     versions = {m: sys.modules[m].__version__ for m in ("dcgan_lib", "tensorflow", "keras")}
     versions |= {"numpy": np.__version__, "python": platform.python_version()}
     run.update(settings={k: v for k, v in s.items() if k in SETTINGS}, versions=versions)
@@ -285,7 +288,7 @@ def start_session(out: Path, run, s, argv, checkpoint, images: int) -> tuple:
     write_json(out / RUN_FILE, run)
     until = f"to epoch {s['epochs']}" if s["epochs"] else "with no epoch limit"
     until += f", at most {s['seconds']:g} s" if s["seconds"] else ""
-    size = f"{images} images in batches of {s['batch_size']}"
+    size = f"{images} images in {describe(s, done)}"
     where = f"Resuming at step {step}, epoch {done + 1}, batch {skip + 1}" if step else "Training"
     print(f"{where}: '{s['model']}' in {out}, {size}, {until}", flush=True)
     return run, session
@@ -307,8 +310,7 @@ def end_session(out: Path, run, session, s, checkpoint, saver, stopped, error, s
     except OSError:
         if not error:  # else the failed save is the error to report
             raise
-    kept = f"the last checkpoint, ckpt-{step}, is intact"
-    kept = kept if checkpoint.latest else "no checkpoint was saved"
+    kept = f"the last checkpoint, ckpt-{step}, is intact" if checkpoint.latest else "none was saved"
     if error:  # TF's errors read "path; why [Op:...]"
         why = str(error).splitlines()[0].split("; ")[-1].split(" [Op:")[0]
         why = error.strerror if isinstance(error, OSError) and error.strerror else why
@@ -350,10 +352,8 @@ def _batches(generator, n, *, noise, seed, labels):
 
     if labels is None:
         return generate_batches(generator, n, noise=noise, seed=seed)
-    pieces = (range(start, min(start + 500, n)) for start in range(0, n, 500))
-    return (
-        generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start]) for i in pieces
-    )
+    parts = (range(start, min(start + 500, n)) for start in range(0, n, 500))
+    return (generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start]) for i in parts)
 
 
 def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels=None) -> str:

@@ -40,7 +40,8 @@ def test_fast_models_shapes_and_defaults():
 
 def test_fast_narrow_is_fast_with_g_half_as_wide():
     narrow, fast = dl.MODELS["fast-narrow"], dl.MODELS["fast"]
-    assert narrow.defaults == fast.defaults and narrow.logits and not narrow.labelled
+    assert narrow.defaults | {"half_batch_epochs": 4} == fast.defaults  # fast's CLI batch grows
+    assert narrow.logits and not narrow.labelled
     g, wide = narrow.generator(), fast.generator()
     assert g.output_shape == wide.output_shape == (None, 28, 28, 1)
     widths = [
@@ -234,8 +235,9 @@ def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path)
 @needs_mnist
 def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     """--resume: one run per seed and variant, trained on from the first budget to the second (its
-    steps go on, the row is marked *); --g-learning-rates and --batch-sizes name the variant and
-    reach `train`; a model that schedules its rates over --seconds is refused with --resume."""
+    steps go on, the row is marked *); --g-learning-rates, --batch-sizes and --half-batch-epochs
+    name the variant and reach `train`; a model that schedules its rates over --seconds is
+    refused with --resume."""
     env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
     out, data = tmp_path / "B.md", tmp_path / "b.json"
     command = [sys.executable, "benchmarks/budget_quality.py", "--smoke", "--seeds", "0"]
@@ -247,16 +249,20 @@ def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     assert refused.returncode == 2 and "schedules its rates over --seconds" in refused.stderr
     assert not data.exists()
     done = run(
-        "--models", "fast", "--resume", "--g-learning-rates", "1.8e-3", "--batch-sizes", "32"
-    )
+        "--models", "fast", "--resume", "--g-learning-rates", "1.8e-3", "--batch-sizes", "32",
+        "--half-batch-epochs", "4",
+    )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     runs = json.loads(data.read_text())["runs"]
     assert [(r["model"], r["minutes"], r["resumed"]) for r in runs] == [
-        ("fast (G at 1.8e-3, batch 32)", 1.0, False),
-        ("fast (G at 1.8e-3, batch 32)", 2.0, True),
+        ("fast (G at 1.8e-3, batch 32, half batch for 4 epochs)", 1.0, False),
+        ("fast (G at 1.8e-3, batch 32, half batch for 4 epochs)", 2.0, True),
     ]
     assert runs[1]["steps"] > runs[0]["steps"] and runs[0]["batch"] == runs[1]["batch"]
-    assert "--g-learning-rate 1.8e-3 --batch-size 32" in runs[0]["commands"][0]
+    assert (
+        "--g-learning-rate 1.8e-3 --batch-size 32 --half-batch-epochs 4" in runs[0]["commands"][0]
+    )
     text = out.read_text()
-    assert f"| fast (G at 1.8e-3, batch 32) | 2 min * | {runs[1]['steps']} |" in text
+    label = "fast (G at 1.8e-3, batch 32, half batch for 4 epochs)"
+    assert f"| {label} | 2 min * | {runs[1]['steps']} |" in text
     assert "\\* The run of the budget before, carried on" in text

@@ -327,3 +327,31 @@ def test_checkpoints_at_chosen_steps_resume_exactly(tmp_path):
     assert checkpoint.step == 12 and int(checkpoint.epoch) == 2 and saver.paths[12]
     for a, b in zip(end, weights_of(gan.generator) + weights_of(gan.discriminator)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_batch_that_grows_resumes_exactly_and_refuses_a_change_mid_epoch(tmp_path, capsys):
+    """--half-batch-epochs 1: epoch 1 in batches of 32 (8 steps of 256 images), epoch 2 of 64
+    (4 steps). Stopped in either epoch, the same command ends as an uninterrupted run; a
+    change of the epoch's batch in its middle is refused and leaves the run as it was."""
+    grow = ("--model", "dense", "--images", 256, "--batch-size", 64, "--half-batch-epochs", 1)
+    grow += ("--epochs", 2, "--seed", 3)
+    whole = tmp_path / "whole"
+    assert train_here(whole, *grow) == 0
+    assert "batches of 64 (32 up to epoch 1)" in capsys.readouterr().out
+    name, tensors, rows = final_state(whole)
+    assert name == "ckpt-12" and [(r["steps"], r["images"]) for r in rows] == [(8, 256), (12, 256)]
+    assert rows[-1]["images_seen"] == 512 and all(r["complete"] for r in rows)
+    for step, change in ((3, ("--half-batch-epochs", 0)), (10, ("--batch-size", 32))):
+        out = tmp_path / f"stopped_{step}"
+        first = train(out, *grow, signal_at=f"SIGTERM {step} 0")
+        assert first.returncode == 143, first.stdout + first.stderr
+        kept = lambda out=out: {p: b for p, b in files(out).items() if p.name != ".lock"}  # noqa: E731
+        before = kept()
+        assert cli.main(["train", "--out", str(out), *map(str, change)]) == 2
+        one_error_line(capsys, "middle of epoch", "--half-batch-epochs")
+        assert kept() == before
+        assert train_here(out, *grow) == 0
+        end = final_state(out)
+        assert end[0] == name and end[2] == rows
+        for key, value in tensors.items():
+            np.testing.assert_array_equal(end[1][key], value, err_msg=key)

@@ -86,3 +86,16 @@ def test_cluster_labels_kmeans_finds_separate_groups():
     cluster = cluster_labels.kmeans(points, 3, seed=1)
     assert sorted(set(cluster.tolist())) == [0, 1, 2]
     assert all(len(set(cluster[group == g].tolist())) == 1 for g in range(3))
+
+
+def test_train_growing_doubles_the_batch_after_its_epochs():
+    """grow=1 (the eighth round): epoch 1 in batches of 16 (6 steps of 96 images), then 32; the
+    images counted are those trained on, and scoring between budgets costs no training time."""
+    from helpers import random_digits
+
+    gan = dl.make_gan("dense", seed=0)
+    seen = {"images": 0}
+    used = list(search.train_growing(gan, random_digits(96), 16, 1, [5.0, 8.0], seen))
+    steps = int(gan.g_optimizer.iterations)
+    assert len(used) == 2 and 5.0 <= used[0] < used[1] and 8.0 <= used[1] < 12.0
+    assert steps > 6 and seen["images"] == 6 * 16 + (steps - 6) * 32
