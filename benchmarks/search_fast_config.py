@@ -41,7 +41,10 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
   after n steps, so it averages over about the last n / (h - 1) steps early on;
 - ``grow``: 0 = off, else the batch doubles once that many epochs are done at ``batch``
   (with a time budget; Smith et al., 2018, "Don't decay the learning rate, increase the
-  batch size").
+  batch size");
+- ``emas``: more averages of G's weights, kept beside the ``ema`` one, comma-separated, each a
+  decay with the same warm-up as ``emah`` or ``decay/h`` with a warm-up of its own (e.g.
+  ``0.998,0.9999/4``): each is scored too, so that averages are compared on one run of G.
 
 Runs with a time budget go one at a time on an otherwise idle machine: the budget is
 wall-clock time. Runs with a step budget do not depend on the machine's speed, so they
@@ -84,6 +87,7 @@ CHOICES = dict(
     pac=1,
     xla=0,
     grow=0,
+    emas="",
 )
 
 
@@ -189,6 +193,33 @@ def ema_with_warmup(gan, h):
             average.assign(decay * average + (1.0 - decay) * weight)
 
     return update
+
+
+def with_more_averages(gan, averages, h=10.0):
+    """Extra averages of G's weights, updated in the step beside ``gan``'s own: ``averages``
+    "decay" (warm-up ``h``) or "decay/h" strings, decay min(decay, (1 + n) / (h + n)) after n
+    steps; returns {"average_<string>": generator}."""
+    import keras
+    from keras import ops
+
+    extra = {}
+    for text in averages:
+        decay, _, own_h = text.partition("/")
+        copy = keras.models.clone_model(gan.generator)
+        copy.set_weights(gan.generator.get_weights())
+        extra[f"average_{text}"] = (float(decay), float(own_h or h), copy)
+    update_main = gan._update_ema
+
+    def update():
+        update_main()  # advances gan.ema_steps
+        steps = ops.cast(gan.ema_steps, "float32")
+        for decay, warmup, copy in extra.values():
+            d = ops.minimum(decay, (1.0 + steps) / (warmup + steps))
+            for average, weight in zip(copy.weights, gan.generator.weights):
+                average.assign(d * average + (1.0 - d) * weight)
+
+    gan._update_ema = update
+    return {name: copy for name, (_, _, copy) in extra.items()}
 
 
 def recalibrated(generator, n):
@@ -329,6 +360,7 @@ def run(name, cfg, log_path):
     )
     if cfg["emah"] != 10.0:  # the library's warm-up, (1 + n) / (10 + n), with h for 10
         gan._update_ema = ema_with_warmup(gan, cfg["emah"])
+    more = with_more_averages(gan, [a for a in cfg["emas"].split(",") if a], cfg["emah"])
     if cfg["r1"] or cfg["hinge"] or cfg["pac"] > 1:
         regularised_step(gan, cfg["r1"], cfg["hinge"], cfg["pac"])
     at = [int(n) for n in cfg["at"].split(",")] if cfg["at"] else []
@@ -361,7 +393,7 @@ def run(name, cfg, log_path):
             "steps": steps,
             "images_per_s": round((seen["images"] or steps * cfg["batch"]) / used),
         }
-        scored = [("G", gan.generator), ("average", gan.ema_generator)]
+        scored = [("G", gan.generator), ("average", gan.ema_generator), *more.items()]
         if cfg["recal"] and gan.ema_generator is not None:
             scored.append(("recalibrated", recalibrated(gan.ema_generator, cfg["recal"])))
         for which, g in scored:

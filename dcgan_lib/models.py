@@ -262,13 +262,12 @@ _TUTORIAL = dict(learning_rate=1e-4, beta_1=0.9, batch_size=256)  # the TF tutor
 _FAST = dict(learning_rate=3e-4, g_learning_rate=6e-4, beta_1=0.5, batch_size=64, ema_decay=0.999)
 _FAST["xla"] = "on"  # 1.5 x the images/s on AVX2, 0.92 x on AVX-512 (BENCHMARKS.md §2)
 _FAST_G18 = _FAST | dict(g_learning_rate=1.8e-3)  # §8; Chapters 5-6 were measured with 6e-4
-_FAST_CLI = _FAST_G18 | dict(half_batch_epochs=4)  # the CLI: batch 32 for 4 epochs, then 64 (§8)
 _NARROW_G = partial(build_fast_generator, width=32)  # better in 3 min on slow CPUs, not 10 (§8)
 MODELS = {
     "dense": ModelSpec(build_dense_generator, build_dense_discriminator, False, _DENSE),
     "tutorial": ModelSpec(build_tutorial_generator, build_tutorial_discriminator, True, _TUTORIAL),
     "upsample": ModelSpec(build_upsample_generator, build_upsample_discriminator, False, _DCGAN),
-    "fast": ModelSpec(build_fast_generator, build_fast_discriminator, True, _FAST_CLI),
+    "fast": ModelSpec(build_fast_generator, build_fast_discriminator, True, _FAST_G18),
     "fast-narrow": ModelSpec(_NARROW_G, build_fast_discriminator, True, _FAST_G18),
 }
 

@@ -126,11 +126,12 @@ def test_learning_rate_settings():
         args = cli.build_parser().parse_args(["train", "--out", "x", *argv])
         return runs.merge_settings(args, run)
 
-    fast = models.MODELS["fast"].defaults
+    fast = models.MODELS["fast"].defaults | runs.COMMAND_LINE["fast"]  # the CLI's over make_gan's
     s = settings("--model", "fast")
     g_rate = fast.get("g_learning_rate", fast["learning_rate"])
     assert (s["learning_rate"], s["g_learning_rate"]) == (fast["learning_rate"], g_rate)
-    assert (s["real_label"], s["ema_decay"]) == (fast.get("real_label", 1.0), fast["ema_decay"])
+    assert (s["real_label"], s["ema_decay"]) == (fast.get("real_label", 1.0), 0.9995)
+    assert s["half_batch_epochs"] == 4 and models.MODELS["fast"].defaults["ema_decay"] == 0.999
     s = settings("--model", "fast", "--learning-rate", "1e-3")  # alone: both networks
     assert (s["learning_rate"], s["g_learning_rate"]) == (1e-3, 1e-3)
     s = settings("--model", "fast", "--g-learning-rate", "2e-3")

@@ -99,3 +99,26 @@ def test_train_growing_doubles_the_batch_after_its_epochs():
     steps = int(gan.g_optimizer.iterations)
     assert len(used) == 2 and 5.0 <= used[0] < used[1] and 8.0 <= used[1] < 12.0
     assert steps > 6 and seen["images"] == 6 * 16 + (steps - 6) * 32
+
+
+def test_more_averages_follow_their_own_decays_on_one_run():
+    """emas= (the ninth round): each extra average is updated in the step from the same G as the
+    main average, with its own decay under the same warm-up, min(decay, (1 + n) / (10 + n))."""
+    from helpers import random_digits
+
+    gan = dl.make_gan("fast", seed=0)  # its own average: decay 0.999
+    more = search.with_more_averages(gan, ["0.5", "0.7", "0.9999", "0.9999/1.5"])
+    assert list(more) == ["average_0.5", "average_0.7", "average_0.9999", "average_0.9999/1.5"]
+    gan.fit(dl.resumable_dataset(random_digits(64), 16, seed=0), steps_per_epoch=40, verbose=0)
+    assert int(gan.ema_steps) == 40  # the warm-up caps every decay at 41 / 50 = 0.82 so far
+
+    def distance(model):  # mean |average - G| over G's weights
+        pairs = zip(model.get_weights(), gan.generator.get_weights())
+        return float(np.mean([np.abs(a - b).mean() for a, b in pairs]))
+
+    assert (
+        distance(more["average_0.5"]) < distance(more["average_0.7"]) < distance(gan.ema_generator)
+    )
+    assert distance(more["average_0.9999"]) == pytest.approx(distance(gan.ema_generator), rel=1e-5)
+    # a warm-up of its own, h = 1.5: decay 41 / 41.5 = 0.988 by now, a longer average still
+    assert distance(more["average_0.9999/1.5"]) > 1.5 * distance(gan.ema_generator)
