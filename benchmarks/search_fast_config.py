@@ -181,6 +181,16 @@ def train_growing(gan, images, batch_size, grow, budgets, seen):
         yield used
 
 
+def move_average(average, generator, steps, decay, h):
+    """One step of an average of ``generator``'s weights: decay min(decay, (1 + n) / (h + n))
+    after n = ``steps`` steps (the library's warm-up has h = 10)."""
+    from keras import ops
+
+    d = ops.minimum(decay, (1.0 + steps) / (h + steps))
+    for mean, weight in zip(average.weights, generator.weights):
+        mean.assign(d * mean + (1.0 - d) * weight)
+
+
 def ema_with_warmup(gan, h):
     """``gan._update_ema`` with decay min(ema_decay, (1 + n) / (h + n)) after n steps."""
     from keras import ops
@@ -188,9 +198,7 @@ def ema_with_warmup(gan, h):
     def update():
         gan.ema_steps.assign_add(1)
         steps = ops.cast(gan.ema_steps, "float32")
-        decay = ops.minimum(gan.ema_decay, (1.0 + steps) / (h + steps))
-        for average, weight in zip(gan.ema_generator.weights, gan.generator.weights):
-            average.assign(decay * average + (1.0 - decay) * weight)
+        move_average(gan.ema_generator, gan.generator, steps, gan.ema_decay, h)
 
     return update
 
@@ -202,6 +210,8 @@ def with_more_averages(gan, averages, h=10.0):
     import keras
     from keras import ops
 
+    if not averages:
+        return {}
     extra = {}
     for text in averages:
         decay, _, own_h = text.partition("/")
@@ -214,9 +224,7 @@ def with_more_averages(gan, averages, h=10.0):
         update_main()  # advances gan.ema_steps
         steps = ops.cast(gan.ema_steps, "float32")
         for decay, warmup, copy in extra.values():
-            d = ops.minimum(decay, (1.0 + steps) / (warmup + steps))
-            for average, weight in zip(copy.weights, gan.generator.weights):
-                average.assign(d * average + (1.0 - d) * weight)
+            move_average(copy, gan.generator, steps, decay, warmup)
 
     gan._update_ema = update
     return {name: copy for name, (_, _, copy) in extra.items()}
