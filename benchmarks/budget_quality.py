@@ -4,6 +4,7 @@
     python benchmarks/budget_quality.py --models fast --g-learning-rates 6e-4,default --resume
     python benchmarks/budget_quality.py --models fast --batch-sizes default,32 --resume
     python benchmarks/budget_quality.py --models fast --half-batch-epochs 0,default --resume
+    python benchmarks/budget_quality.py --models fast --rejection on,off --resume
 
 For each model, seed, G learning rate, batch size and number of epochs at half the batch
 (side by side: each seed runs every variant before the next seed) and budget: ``train --model
@@ -40,6 +41,7 @@ from run_benchmarks import cli_check  # noqa: E402
 
 import dcgan_lib as dl  # noqa: E402
 
+SAMPLED = {"on": "D's rejection sampling", "off": "every image G draws"}  # sample --rejection
 TARGETS = {3: 3.0, 10: 2.0}  # minutes -> at most this many times the real-data floor
 LAPTOP_TARGETS = {3: 5.0}  # the same where oneDNN runs AVX2 code (capped, or a laptop's CPU)
 
@@ -68,7 +70,9 @@ def section(result) -> str:
         "schedule over `--seconds` runs as a user's would). Median [min–max] over seeds "
         f"{sorted({r['seed'] for r in rows})}. Real-data floor {floor:.3f}. Targets (issue 16): "
         "at most 3 x the floor after 3 minutes and 2 x after 10; 5 x after 3 minutes where "
-        "oneDNN runs AVX2 code (`ONEDNN_MAX_CPU_ISA=AVX2`, or a CPU without AVX-512).",
+        "oneDNN runs AVX2 code (`ONEDNN_MAX_CPU_ISA=AVX2`, or a CPU without AVX-512). `sample` "
+        "keeps every image G draws unless a row names D's rejection sampling "
+        "(`sample --rejection on`, issue 16's tenth round).",
         "",
         "| model | budget | steps | Fréchet distance | each seed | x floor | target | classes | run |",
         "|---|---:|---:|---:|---|---:|---:|---:|---|",
@@ -127,6 +131,9 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", default="default", help=what)
     what = "epochs at half the batch size to run side by side, comma-separated (as above)"
     parser.add_argument("--half-batch-epochs", default="default", help=what)
+    what = "sample's --rejection, comma-separated, each scored on the same runs ('default': "
+    what += "sample's own, every image G draws)"
+    parser.add_argument("--rejection", default="default", help=what)
     what = "one run per seed and variant, carried on to each budget (not for a rate schedule)"
     parser.add_argument("--resume", action="store_true", help=what)
     parser.add_argument("--samples", type=int, default=10_000)
@@ -149,9 +156,13 @@ def main(argv=None):
         for size in args.batch_sizes.split(",")
         for half in args.half_batch_epochs.split(",")
     ]
+    rejections = args.rejection.split(",")
+    samplings = [[] if how == "default" else ["--rejection", how] for how in rejections]
     for name in args.models.split(","):
         if args.resume and "lr_tail" in dl.gan.MODELS[name].defaults:
             parser.error(f"--resume: '{name}' schedules its rates over --seconds; run without it")
+        if "on" in rejections and dl.gan.MODELS[name].labelled:
+            parser.error(f"--rejection on: '{name}' draws digits on request (sample refuses it)")
         for seed in seeds:
             for label, options in variants:
                 model = f"{name} ({label})" if label else name
@@ -162,10 +173,14 @@ def main(argv=None):
                         where = dict(
                             seed=seed, options=options, directory=args.resume and f"{tmp}/run"
                         )
-                        got = cli_check(seconds, samples, images, log, model=name, **where)
+                        got = cli_check(seconds, samples, images, log, model=name, **where,
+                                        samplings=samplings)  # fmt: skip
                         resumed = args.resume and done > 0
-                        runs.append(dict(model=model, minutes=minutes, seed=seed, **got,
-                                         batch=batch, resumed=resumed, machine=machine))  # fmt: skip
+                        for how, score in zip(rejections, got.pop("samplings")):
+                            named = f"{model}, {SAMPLED[how]}" if how != "default" else model
+                            got.update((k, score[k]) for k in ("report", "fid", "classes", "said"))
+                            runs.append(dict(model=named, minutes=minutes, seed=seed, **got,
+                                             batch=batch, resumed=resumed, machine=machine))  # fmt: skip
                         done = minutes if args.resume else 0.0
     old = json.loads(Path(args.json).read_text()) if Path(args.json).exists() else {}
     for run in old.get("runs", []):

@@ -73,7 +73,7 @@ def main(argv=None):
             train += ["--seconds", f"{args.seconds:g}", "--seed", str(seed), "--out", str(out)]
             subprocess.run(train, env=env, check=True, capture_output=True, text=True)
             run = dl.runs.read_run(out)
-            generator, _ = dl.runs.load_generator(run, out, None)
+            generator = dl.runs.load_gan(run, out, None)[0].sampling_generator
             asked = np.random.default_rng(seed).choice(10, args.samples, p=sizes / sizes.sum())
             noise = run["settings"]["noise"]
             images = dl.conditional.generate_digits(generator, asked, noise=noise, seed=seed)

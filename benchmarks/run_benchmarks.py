@@ -366,10 +366,13 @@ def dense_comparison(images, seeds, loop_s, fit_s, n_samples, log):
     return rows
 
 
-def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=(), directory=None):
+def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=(), directory=None,
+              samplings=((),)):  # fmt: skip
     """Train ``model`` (``seed``; more ``train`` ``options``), sample and evaluate with the
     command line, as a user would. ``directory``: the run's folder, kept (``train`` carries on
-    the run it holds); by default a temporary one."""
+    the run it holds); by default a temporary one. ``samplings``: ``sample``'s options, each
+    sampled and evaluated from the one trained run (the result: the first's; all of them in
+    ``samplings``)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = str(directory or f"{tmp}/run")
@@ -387,40 +390,37 @@ def cli_check(seconds, n_samples, images, log, model="fast", seed=0, options=(),
         ]
         train += ["--images", str(images)] if images else []
         train += (["--seed", str(seed)] if seed else []) + list(options)
-        commands = [
-            train,
-            [
-                sys.executable,
-                "-m",
-                "dcgan_lib",
-                "sample",
-                run_dir,
-                "--n",
-                str(n_samples),
-                "--out",
-                f"{tmp}/samples.npz",
-            ],
-            [sys.executable, "-m", "dcgan_lib", "evaluate", f"{tmp}/samples.npz"],
-        ]
+        commands = [train]
+        for i, how in enumerate(samplings):
+            file = f"{tmp}/samples{i or ''}.npz"
+            commands.append([*train[:3], "sample", run_dir, "--n", str(n_samples), "--out", file])
+            commands[-1] += list(how)
+            commands.append([sys.executable, "-m", "dcgan_lib", "evaluate", file])
         outputs = []
         for command in commands:
             log("cli: " + " ".join(command[1:]).replace(run_dir, "RUN").replace(tmp, "TMP"))
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
             outputs.append(done.stdout.strip())
         run = json.loads(Path(f"{run_dir}/run.json").read_text())
-    last = next(line for line in outputs[-1].splitlines() if "fid=" in line)  # a labelled model's
-    fid = float(re.search(r"fid=([\d.]+)", last).group(1))  # "read as asked" line follows it
-    classes = int(re.search(r"classes=(\d+)/", last).group(1))
+    scores = []
+    for how, sampled, report in zip(samplings, outputs[1::2], outputs[2::2]):
+        last = next(line for line in report.splitlines() if "fid=" in line)  # a labelled model's
+        fid = float(re.search(r"fid=([\d.]+)", last).group(1))  # "read as asked" line follows it
+        classes = int(re.search(r"classes=(\d+)/", last).group(1))
+        scores.append(
+            dict(options=list(how), said=sampled, report=report, fid=fid, classes=classes)
+        )
+        log(f"cli: {last}")
     session = run["sessions"][-1]
-    log(f"cli: {last}")
     shown = lambda c: "python -m " + " ".join(c).replace(run_dir, "run").replace(tmp + "/", "")  # noqa: E731
     return {
         "commands": [shown(c[2:]) for c in commands],
-        "report": outputs[-1],
-        "fid": fid,
-        "classes": classes,
+        "report": scores[0]["report"],
+        "fid": scores[0]["fid"],
+        "classes": scores[0]["classes"],
         "train_s": session["train_seconds"],
         "steps": session["end_step"],
+        "samplings": scores,
     }
 
 

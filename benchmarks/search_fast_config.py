@@ -43,8 +43,9 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
   (with a time budget; Smith et al., 2018, "Don't decay the learning rate, increase the
   batch size");
 - ``emas``: more averages of G's weights, kept beside the ``ema`` one, comma-separated, each a
-  decay with the same warm-up as ``emah`` or ``decay/h`` with a warm-up of its own (e.g.
-  ``0.998,0.9999/4``): each is scored too, so that averages are compared on one run of G.
+  decay with the same warm-up as ``emah``, ``decay/h`` with a warm-up of its own, or
+  ``decay/h>h2@S``, whose warm-up's h becomes h2 from step S on (e.g. ``0.998,0.9999/4,
+  0.9999/10>5@7500``): each is scored too, so that averages are compared on one run of G.
 
 Runs with a time budget go one at a time on an otherwise idle machine: the budget is
 wall-clock time. Runs with a step budget do not depend on the machine's speed, so they
@@ -205,8 +206,8 @@ def ema_with_warmup(gan, h):
 
 def with_more_averages(gan, averages, h=10.0):
     """Extra averages of G's weights, updated in the step beside ``gan``'s own: ``averages``
-    "decay" (warm-up ``h``) or "decay/h" strings, decay min(decay, (1 + n) / (h + n)) after n
-    steps; returns {"average_<string>": generator}."""
+    "decay" (warm-up ``h``), "decay/h" or "decay/h>h2@S" (h2 from step S on) strings, decay
+    min(decay, (1 + n) / (h + n)) after n steps; returns {"average_<string>": generator}."""
     import keras
     from keras import ops
 
@@ -215,15 +216,19 @@ def with_more_averages(gan, averages, h=10.0):
     extra = {}
     for text in averages:
         decay, _, own_h = text.partition("/")
+        early, _, later = (own_h or str(h)).partition(">")  # "10>5@7500": h 10, then 5 from 7,500
+        late, _, switch = later.partition("@")
         copy = keras.models.clone_model(gan.generator)
         copy.set_weights(gan.generator.get_weights())
-        extra[f"average_{text}"] = (float(decay), float(own_h or h), copy)
+        warmups = (float(early), float(late or early), float(switch or 0))
+        extra[f"average_{text}"] = (float(decay), warmups, copy)
     update_main = gan._update_ema
 
     def update():
         update_main()  # advances gan.ema_steps
         steps = ops.cast(gan.ema_steps, "float32")
-        for decay, warmup, copy in extra.values():
+        for decay, (early, late, switch), copy in extra.values():
+            warmup = ops.where(steps < switch, early, late)
             move_average(copy, gan.generator, steps, decay, warmup)
 
     gan._update_ema = update

@@ -7,7 +7,7 @@ Its modules, in the order the chapters meet them: config (run sizes), data, insp
 models, train_on_batch, plotting and progress in Chapter 1; gan, callbacks and checkpoints in
 Chapter 3; quality, confusion, widgets and checks in Chapter 4; speed and distribute in Appendix A;
 conditional in Chapter 5, architectures and artefacts in Chapter 6 (used as ``dl.<module>``);
-runs and cli make the command line.
+runs, rejection and cli make the command line.
 Each public function's docstring names the chapter that defines and shows it. Importing the
 package imports TensorFlow quietly.
 """

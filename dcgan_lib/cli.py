@@ -9,7 +9,7 @@ import math
 import sys
 from pathlib import Path
 
-from . import runs
+from . import rejection, runs
 from .data import resumable_dataset
 from .growing_batch import batch_at, segments
 from .runs import CHECKPOINT_DIR, HISTORY_FILE, CLIError
@@ -78,14 +78,13 @@ def cmd_sample(args) -> int:
         raise CLIError(f"--out {target} should end in .npz (the images) or .png (a picture)")
     if target.exists() and not args.force:
         raise CLIError(f"{target} already exists: pass --force to overwrite it")
-    if args.n < 1:
-        raise CLIError(f"--n must be at least 1, got {args.n}")
     labels = runs.labels_to_ask(run, args.n, args.digit)  # None: not a conditional run
-    generator, which = runs.load_generator(run, directory, args.from_checkpoint)
-    options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels)
+    gan, which = runs.load_gan(run, directory, args.from_checkpoint)
+    judge = rejection.Judge.asked(run, gan, args.rejection)  # None: every image G draws
+    options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels, judge=judge)
     write = runs.write_grid if target.suffix == ".png" else runs.write_samples
-    what = write(target, generator, args.n, **options)
-    print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}")
+    what = write(target, gan.sampling_generator, args.n, **options)
+    print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}{judge or ''}")
     return 0
 
 
@@ -137,8 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     sample.add_argument("--digit", type=int, help="only this digit (a conditional run's)")
-    what = "sample from the checkpoint ckpt-STEP instead of the newest"
-    sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help=what)
+    sample.add_argument("--rejection", choices=("on", "off"), help=rejection.HELP)
+    sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help="not the newest")
     what = "Evaluate generated images (see dcgan_lib.quality)."
     score = sub.add_parser("evaluate", help="score an .npz of generated images", description=what)
     score.add_argument("file", help=".npz file with key 'images' (from 'sample')")

@@ -255,9 +255,9 @@ def restore(checkpoint, directory: Path, run, step, s=None):
     return found
 
 
-def load_generator(run, directory: Path, step):
-    """``(generator, which)``: G (its weight average if the run keeps one) as the newest
-    checkpoint in ``directory`` (or ``ckpt-{step}``) holds it; CLIError if it cannot."""
+def load_gan(run, directory: Path, step):
+    """``(gan, which)``: the run's GAN as the newest checkpoint in ``directory`` (or
+    ``ckpt-{step}``) holds it, its ``sampling_generator`` checked; CLIError if it cannot."""
     from .checkpoints import GANCheckpoint
     from .gan import make_gan
 
@@ -270,7 +270,7 @@ def load_generator(run, directory: Path, step):
         why = f"checkpoint {path} holds weights that are not finite numbers (the run diverged)"
         raise CLIError(f"{why}: sample an older one with --from-checkpoint N")
     average = ", average of G's weights" if gan.ema_generator is not None else ""
-    return generator, f"epoch {int(checkpoint.epoch)}, checkpoint {Path(path).name}{average}"
+    return gan, f"epoch {int(checkpoint.epoch)}, checkpoint {Path(path).name}{average}"
 
 
 def start_session(out: Path, run, s, argv, checkpoint, images: int) -> tuple:
@@ -333,40 +333,41 @@ def end_session(out: Path, run, session, s, checkpoint, saver, stopped, error, s
 
 def labels_to_ask(run, n: int, digit):
     """The digits (n,) to ask a conditional run's G for (``digit``, else 0..9 in turn), None for
-    a run of another model; CLIError for a ``digit`` that cannot be asked for."""
+    a run of another model; CLIError for an ``n`` or ``digit`` that cannot be asked for."""
     from .models import MODELS
 
+    if n < 1:
+        raise CLIError(f"--n must be at least 1, got {n}")
     labelled = MODELS[run["model"]].labelled
     if digit is not None and not (labelled and 0 <= digit <= 9):
-        why = "ask for a digit from 0 to 9"
-        if not labelled:
-            why = f"'{run['model']}' is not conditional (train one with --model conditional)"
+        why = f"'{run['model']}' is not conditional (train one with --model conditional)"
+        why = "ask for a digit from 0 to 9" if labelled else why
         raise CLIError(f"--digit {digit}: {why}")
     if labelled:
         return np.arange(n) % 10 if digit is None else np.full(n, digit)
 
 
-def _batches(generator, n, *, noise, seed, labels):
-    """``n`` images of ``generator``, 500 at a time; of the digits ``labels`` if given."""
+def _batches(generator, n, *, noise, seed, labels=None, judge=None):
+    """``n`` images of ``generator``, 500 at a time (of the digits ``labels``, or ``judge``'s)."""
     from .conditional import generate_digits
     from .models import generate_batches
 
-    if labels is None:
-        return generate_batches(generator, n, noise=noise, seed=seed)
+    if labels is None:  # judge: D's rejection sampling (dcgan_lib.rejection), or None
+        return (judge.batches if judge else generate_batches)(generator, n, noise=noise, seed=seed)
     parts = (range(start, min(start + 500, n)) for start in range(0, n, 500))
     return (generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start]) for i in parts)
 
 
-def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels=None) -> str:
-    """A picture of ``n`` <= 400 samples, 10 a row (a conditional run's columns: digits 0..9),
-    white on black, written to the .png ``target``; what was written, in words."""
+def write_grid(target: Path, generator, n: int, **how) -> str:
+    """A picture of ``n`` <= 400 samples (``how``: see :func:`write_samples`), 10 a row (a
+    conditional run's columns: 0..9), white on black, in the .png ``target``; what, in words."""
     import matplotlib.image
 
     from .plotting import image_grid
 
     if n > 400:
         raise CLIError(f"--n {n} is too many for one picture: ask for at most 400 (or an .npz)")
-    images = np.concatenate(list(_batches(generator, n, noise=noise, seed=seed, labels=labels)))
+    images = np.concatenate(list(_batches(generator, n, **how)))
     rows, columns = -(-n // 10), min(n, 10)
     padded = np.concatenate([images, -np.ones((rows * columns - n, 28, 28, 1), np.float32)])
     grid, part = image_grid(padded, rows, columns), target.with_name(target.stem + ".tmp.png")
@@ -375,16 +376,16 @@ def write_grid(target: Path, generator, n: int, *, noise: str, seed: int, labels
     return f"a {rows} x {columns} grid, {grid.shape[1]} x {grid.shape[0]} pixels"
 
 
-def write_samples(target: Path, generator, n: int, *, noise: str, seed: int, labels=None):
+def write_samples(target: Path, generator, n: int, *, labels=None, **how) -> str:
     """``np.savez(target, images=generate_images(generator, n, ...))`` one batch at a time
-    (memory holds one batch); the file appears under its name only once complete. ``labels``
-    (n,): the digits a labelled model of Chapter 5 is asked for, saved as ``labels`` too."""
+    (one batch in memory), the file named only once complete; ``how``: noise, seed, judge (D's
+    rejection sampling). ``labels`` (n,): the digits a Chapter 5 model is asked for, saved too."""
     target.parent.mkdir(parents=True, exist_ok=True)
     need, free = n * 28 * 28 * 4, shutil.disk_usage(target.parent).free
     if need > free:
         space = f"{need / 1e6:,.0f} MB in {target.parent}, which has {free / 1e6:,.0f} MB free"
         raise CLIError(f"--n {n} needs {space}: ask for fewer images (evaluate uses 10,000)")
-    batches = _batches(generator, n, noise=noise, seed=seed, labels=labels)
+    batches = _batches(generator, n, labels=labels, **how)
     tmp, done = target.with_name(target.stem + ".tmp.npz"), 0
     header = {"descr": "<f4", "fortran_order": False, "shape": (n, 28, 28, 1)}
     try:

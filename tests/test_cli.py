@@ -63,6 +63,27 @@ def test_sample_writes_images_and_refuses_to_overwrite(trained, tmp_path, capsys
         assert f["images"].shape == (5, 28, 28, 1)
 
 
+def test_sample_keeps_what_d_lets_through_when_asked(trained, tmp_path, capsys):
+    """``sample --rejection on``: D's rejection sampling (issue 16); by default (and with
+    ``--rejection off``) ``sample`` writes G's images as drawn, those of ``generate_images``."""
+    on, off, options = tmp_path / "on.npz", tmp_path / "off.npz", ["--n", "30", "--seed", "5"]
+    assert cli.main(["sample", str(trained), "--out", str(on), "--rejection", "on", *options]) == 0
+    assert "D's rejection sampling kept 30 of " in capsys.readouterr().out
+    assert cli.main(["sample", str(trained), "--out", str(off), *options]) == 0
+    assert "rejection" not in capsys.readouterr().out
+    again = tmp_path / "again.npz"
+    assert (
+        cli.main(["sample", str(trained), "--out", str(again), "--rejection", "off", *options]) == 0
+    )
+    run = runs.read_run(trained)
+    generator = runs.load_gan(run, trained, None)[0].sampling_generator
+    drawn = models.generate_images(generator, 30, noise=run["settings"]["noise"], seed=5)
+    with np.load(on) as kept, np.load(off) as every, np.load(again) as also:
+        assert np.allclose(every["images"], drawn, atol=1e-6)
+        assert np.array_equal(also["images"], every["images"])
+        assert kept["images"].shape == drawn.shape and not np.allclose(kept["images"], drawn)
+
+
 def test_resume_continues_the_run(trained, tmp_path):
     out = tmp_path / "dense"
     shutil.copytree(trained, out)

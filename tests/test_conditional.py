@@ -11,6 +11,7 @@ import pytest
 from helpers import needs_mnist, random_digits, run_cli, weights_of
 
 import dcgan_lib as dl
+from dcgan_lib import cli
 from dcgan_lib import conditional as cgan
 
 
@@ -200,11 +201,14 @@ def test_cli_trains_samples_a_digit_and_evaluates_obedience(conditional_run, tmp
 
 
 @needs_mnist
-def test_cli_refuses_a_digit_it_cannot_ask_for(conditional_run, tmp_path):
+def test_cli_refuses_a_digit_it_cannot_ask_for(conditional_run, tmp_path, capsys):
     result = run_cli(
         "sample", conditional_run, "--n", 5, "--digit", 10, "--out", tmp_path / "a.npz"
     )
     assert result.returncode == 2 and "from 0 to 9" in result.stderr
+    asked = ["sample", str(conditional_run), "--n", "5", "--out", str(tmp_path / "c.npz")]
+    assert cli.main([*asked, "--rejection", "on"]) == 2  # D's rejection: for models without labels
+    assert "--rejection on: 'conditional' draws digits on request" in capsys.readouterr().err
     dense = tmp_path / "dense"
     assert run_cli("train", "--model", "dense", "--out", dense, "--images", 128,
                    "--epochs", 1).returncode == 0  # fmt: skip

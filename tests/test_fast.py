@@ -237,8 +237,8 @@ def test_budget_quality_script_writes_section_8_and_keeps_other_models(tmp_path)
 def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     """--resume: one run per seed and variant, trained on from the first budget to the second (its
     steps go on, the row is marked *); --g-learning-rates, --batch-sizes and --half-batch-epochs
-    name the variant and reach `train`; a model that schedules its rates over --seconds is
-    refused with --resume."""
+    name the variant and reach `train`; --rejection on,off scores both ways of sampling the same
+    run; a model that schedules its rates over --seconds is refused with --resume."""
     env = dict(__import__("os").environ, TF_CPP_MIN_LOG_LEVEL="3")
     out, data = tmp_path / "B.md", tmp_path / "b.json"
     command = [sys.executable, "benchmarks/budget_quality.py", "--smoke", "--seeds", "0"]
@@ -251,19 +251,25 @@ def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     assert not data.exists()
     done = run(
         "--models", "fast", "--resume", "--g-learning-rates", "1.8e-3", "--batch-sizes", "32",
-        "--half-batch-epochs", "4",
+        "--half-batch-epochs", "4", "--rejection", "on,off",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     runs = json.loads(data.read_text())["runs"]
+    label = "fast (G at 1.8e-3, batch 32, half batch for 4 epochs)"
+    on, off = f"{label}, D's rejection sampling", f"{label}, every image G draws"
     assert [(r["model"], r["minutes"], r["resumed"]) for r in runs] == [
-        ("fast (G at 1.8e-3, batch 32, half batch for 4 epochs)", 1.0, False),
-        ("fast (G at 1.8e-3, batch 32, half batch for 4 epochs)", 2.0, True),
-    ]
+        (on, 1.0, False), (off, 1.0, False), (on, 2.0, True), (off, 2.0, True),
+    ]  # fmt: skip
+    assert "D's rejection sampling kept 1,000 of" in runs[0]["said"]
+    assert "rejection" not in runs[1]["said"]
+    assert runs[0]["commands"][1].endswith("--rejection on")
+    assert runs[0]["commands"][3].endswith("--rejection off")
+    assert runs[0]["fid"] != runs[1]["fid"] and runs[0]["steps"] == runs[1]["steps"]
+    runs = runs[::2]
     assert runs[1]["steps"] > runs[0]["steps"] and runs[0]["batch"] == runs[1]["batch"]
     assert (
         "--g-learning-rate 1.8e-3 --batch-size 32 --half-batch-epochs 4" in runs[0]["commands"][0]
     )
     text = out.read_text()
-    label = "fast (G at 1.8e-3, batch 32, half batch for 4 epochs)"
-    assert f"| {label} | 2 min * | {runs[1]['steps']} |" in text
+    assert f"| {on} | 2 min * | {runs[1]['steps']} |" in text
     assert "\\* The run of the budget before, carried on" in text

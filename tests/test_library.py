@@ -71,6 +71,7 @@ def test_public_surface_is_small_and_explicit():
 CHAPTER_MODULES = {"conditional.py": 250, "progress.py": 120}
 CHAPTER_MODULES |= {"architectures.py": 250, "artefacts.py": 130}
 CHAPTER_MODULES["growing_batch.py"] = 30  # Appendix A's fast model in the CLI (issue 16)
+CHAPTER_MODULES["rejection.py"] = 85  # the CLI's sample: D's rejection sampling (issue 16)
 
 
 def _non_blank(path):

@@ -103,12 +103,14 @@ def test_train_growing_doubles_the_batch_after_its_epochs():
 
 def test_more_averages_follow_their_own_decays_on_one_run():
     """emas= (the ninth round): each extra average is updated in the step from the same G as the
-    main average, with its own decay under the same warm-up, min(decay, (1 + n) / (10 + n))."""
+    main average, with its own decay under the same warm-up, min(decay, (1 + n) / (10 + n)), or
+    a warm-up of its own, which may change at a step (the tenth round)."""
     from helpers import random_digits
 
     gan = dl.make_gan("fast", seed=0)  # its own average: decay 0.999
-    more = search.with_more_averages(gan, ["0.5", "0.7", "0.9999", "0.9999/1.5"])
-    assert list(more) == ["average_0.5", "average_0.7", "average_0.9999", "average_0.9999/1.5"]
+    late = ["0.9999/10>1.5@20", "0.9999/10>1.5@1000"]  # the tenth round: h 1.5 from step 20
+    more = search.with_more_averages(gan, ["0.5", "0.7", "0.9999", "0.9999/1.5", *late])
+    assert list(more)[:4] == ["average_0.5", "average_0.7", "average_0.9999", "average_0.9999/1.5"]
     data = dl.resumable_dataset(random_digits(64), 16, seed=0)  # shuffled: no shuffle= of fit
     gan.fit(data, steps_per_epoch=40, verbose=0, shuffle=False)
     assert int(gan.ema_steps) == 40  # the warm-up caps every decay at 41 / 50 = 0.82 so far
@@ -123,3 +125,8 @@ def test_more_averages_follow_their_own_decays_on_one_run():
     assert distance(more["average_0.9999"]) == pytest.approx(distance(gan.ema_generator), rel=1e-5)
     # a warm-up of its own, h = 1.5: decay 41 / 41.5 = 0.988 by now, a longer average still
     assert distance(more["average_0.9999/1.5"]) > 1.5 * distance(gan.ema_generator)
+    # h 10 until step 20, then 1.5: longer than the main average, shorter than h 1.5 throughout
+    switched = distance(more["average_0.9999/10>1.5@20"])
+    assert distance(gan.ema_generator) < switched < distance(more["average_0.9999/1.5"])
+    never = distance(more["average_0.9999/10>1.5@1000"])  # its switch is never reached
+    assert never == pytest.approx(distance(gan.ema_generator), rel=1e-5)
