@@ -137,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     sample.add_argument("--digit", type=int, help="only this digit (a conditional run's)")
     sample.add_argument("--rejection", choices=("on", "off"), help=rejection.HELP)
-    sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help="not the newest")
+    sample.add_argument("--from-checkpoint", type=int, metavar="STEP", help="ckpt-STEP, not newest")
     what = "Evaluate generated images (see dcgan_lib.quality)."
     score = sub.add_parser("evaluate", help="score an .npz of generated images", description=what)
     score.add_argument("file", help=".npz file with key 'images' (from 'sample')")
