@@ -32,22 +32,18 @@ import tensorflow as tf  # noqa: E402
 
 import dcgan_lib as dl  # noqa: E402
 from dcgan_lib import runs  # noqa: E402
-from dcgan_lib.checkpoints import GANCheckpoint  # noqa: E402
-from dcgan_lib.gan import make_gan  # noqa: E402
 
 LOG = Path(__file__).with_name("sampling_levers.jsonl")
 N = 10_000
 
 
 def load(directory: Path):
-    """The run's GAN at its newest checkpoint, and that checkpoint's step."""
+    """The run's GAN at its newest checkpoint (``dl.runs.load_gan``), and its step."""
     run = runs.read_run(directory)
-    gan = make_gan(run["model"], **{k: run["settings"][k] for k in runs.FIXED if k != "precision"})
+    gan, _ = runs.load_gan(run, directory, None)
     if not gan.d_logits:
         raise SystemExit(f"'{run['model']}': D outputs probabilities; this reads logits (fast's)")
-    checkpoint = GANCheckpoint(gan, directory / runs.CHECKPOINT_DIR)
-    runs.restore(checkpoint, directory, run, None)
-    return gan, int(checkpoint.step)
+    return gan, int(gan.d_optimizer.iterations)  # one D step a training step
 
 
 def generate(generator, z, batch):
