@@ -192,18 +192,6 @@ def move_average(average, generator, steps, decay, h):
         mean.assign(d * mean + (1.0 - d) * weight)
 
 
-def ema_with_warmup(gan, h):
-    """``gan._update_ema`` with decay min(ema_decay, (1 + n) / (h + n)) after n steps."""
-    from keras import ops
-
-    def update():
-        gan.ema_steps.assign_add(1)
-        steps = ops.cast(gan.ema_steps, "float32")
-        move_average(gan.ema_generator, gan.generator, steps, gan.ema_decay, h)
-
-    return update
-
-
 def with_more_averages(gan, averages, h=10.0):
     """Extra averages of G's weights, updated in the step beside ``gan``'s own: ``averages``
     "decay" (warm-up ``h``), "decay/h" or "decay/h>h2@S" (h2 from step S on) strings, decay
@@ -371,8 +359,8 @@ def run(name, cfg, log_path):
         real_label=cfg["smooth"],
         ema_decay=cfg["ema"] or None,
     )
-    if cfg["emah"] != 10.0:  # the library's warm-up, (1 + n) / (10 + n), with h for 10
-        gan._update_ema = ema_with_warmup(gan, cfg["emah"])
+    if gan.ema_generator is not None:  # the library's warm-up, (1 + n) / (h + n), h 10 unless set
+        gan.ema_warmup.assign(cfg["emah"])
     more = with_more_averages(gan, [a for a in cfg["emas"].split(",") if a], cfg["emah"])
     if cfg["r1"] or cfg["hinge"] or cfg["pac"] > 1:
         regularised_step(gan, cfg["r1"], cfg["hinge"], cfg["pac"])

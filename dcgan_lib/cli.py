@@ -11,7 +11,7 @@ from pathlib import Path
 
 from . import rejection, runs
 from .data import resumable_dataset
-from .growing_batch import batch_at, segments
+from .growing_batch import batch_at, segments, warmup_at
 from .runs import CHECKPOINT_DIR, HISTORY_FILE, CLIError
 
 
@@ -49,6 +49,8 @@ def cmd_train(args) -> int:
 
     def fit(first, last, skip=0):  # epochs first+1..last in one batch size, less those done
         size = log.batch_size = batch_at(s, first)  # a batch that grows: growing_batch.py
+        if gan.ema_generator is not None:  # and then, maybe, a longer average of G's weights
+            gan.ema_warmup.assign(warmup_at(s, first))
         where, n = dict(seed=s["seed"], first_epoch=first, skip=skip), len(images) // size - skip
         data = (labelled_dataset(images, labels, size, **where) if MODELS[s["model"]].labelled else
                 resumable_dataset(images, size, **where))  # fmt: skip

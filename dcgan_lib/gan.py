@@ -66,6 +66,7 @@ class GAN(keras.Model):
             self.ema_generator = keras.models.clone_model(generator)
             self.ema_generator.set_weights(generator.get_weights())
             self.ema_steps = keras.Variable(0, dtype="int64", trainable=False, name="ema_steps")
+            self.ema_warmup = keras.Variable(10.0, trainable=False, name="ema_warmup")  # h below
         self.built = True  # G and D are built; nothing of its own
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
@@ -86,9 +87,8 @@ class GAN(keras.Model):
         return self.generator(z, training=training)
 
     def train_step(self, real_images):
-        z = draw_noise(
-            (ops.shape(real_images)[0], self.latent_dim), self.noise, self.seed_generator
-        )
+        shape = (ops.shape(real_images)[0], self.latent_dim)  # (batch, latent_dim)
+        z = draw_noise(shape, self.noise, self.seed_generator)
         d_loss, g_loss, real_out, fake_out = gan_step(
             *self.players, real_images, z, self.bce, self.real_label
         )
@@ -102,11 +102,11 @@ class GAN(keras.Model):
         return {t.name: t.result() for t in self.trackers}
 
     def _update_ema(self):
-        """average <- decay average + (1 - decay) weight; decay = min(ema_decay, (1 + n) / (10 + n))
-        after n steps, as in tf.train.ExponentialMovingAverage: early on it follows G closely."""
+        """average <- decay average + (1 - decay) weight; decay = min(ema_decay, (1 + n) / (h + n))
+        after n steps, about the last n / (h - 1); h: ``ema_warmup``, 10 as in TF; growing_batch."""
         self.ema_steps.assign_add(1)
         steps = ops.cast(self.ema_steps, "float32")
-        decay = ops.minimum(self.ema_decay, (1.0 + steps) / (10.0 + steps))
+        decay = ops.minimum(self.ema_decay, (1.0 + steps) / (self.ema_warmup + steps))
         for average, weight in zip(self.ema_generator.weights, self.generator.weights):
             average.assign(decay * average + (1.0 - decay) * weight)
 
@@ -196,9 +196,8 @@ def make_train_step(generator, discriminator, g_optimizer, d_optimizer, *, d_log
     players = (generator, discriminator, g_optimizer, d_optimizer)
 
     def train_step(real_images):
-        z = draw_noise(
-            (ops.shape(real_images)[0], generator.input_shape[-1]), noise, seed_generator
-        )
+        shape = (ops.shape(real_images)[0], generator.input_shape[-1])  # (batch, latent_dim)
+        z = draw_noise(shape, noise, seed_generator)
         d_loss, g_loss, _, _ = gan_step(*players, real_images, z, bce, 1.0)
         return d_loss, g_loss
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import growing_batch
 from .data import load_mnist
-from .growing_batch import batch_at, describe
 
 try:
     import fcntl
@@ -33,7 +33,6 @@ SETTINGS = {
     "epochs": ((int, None), f"stop at N complete epochs (default: last, else {DEFAULT_EPOCHS})"),
     "images": ((int, None), "use only the first N training images"),
     "batch_size": ((int,), "images per step (default: the model's)"),
-    "half_batch_epochs": ((int,), "the first N epochs at half the batch size (default: model's)"),
     "seed": ((int,), "seed for weights, noise and data order (default 0)"),
     "noise": (("normal", "uniform"), "z ~ N(0,1) or U(-1,1) (default normal)"),
     "learning_rate": ((float,), "Adam learning rate of D, and of G (default: the model's)"),
@@ -43,12 +42,12 @@ SETTINGS = {
     "checkpoint_every": ((int,), "save every N epochs (default 1; the end is always saved)"),
     "real_label": ((float,), None),
     "ema_decay": ((float, None), None),
-}
+} | growing_batch.SETTINGS  # those that batch size and average's window take from the epoch
 # A new run's settings where neither the command line nor the model's defaults give them.
 NEW_RUN = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1}
-NEW_RUN |= {"real_label": 1.0, "ema_decay": None, "precision": "float32", "half_batch_epochs": 0}
-# The command line's own defaults over the model's: fast's batch grows, its average is longer.
-COMMAND_LINE = {"fast": dict(half_batch_epochs=4, ema_decay=0.9995)}  # search log, rounds 8, 9
+NEW_RUN |= {"real_label": 1.0, "ema_decay": None, "precision": "float32", **growing_batch.BEFORE}
+# The command line's defaults over the model's: fast's growing batch and average (search log 8-10)
+COMMAND_LINE = {"fast": dict(half_batch_epochs=4, ema_decay=0.9999, ema_late_warmup=5.0)}
 FIXED = ("noise", "seed", "learning_rate", "g_learning_rate", "beta_1", "real_label")
 FIXED += ("ema_decay", "precision")  # the settings a run keeps for life (make_gan's options)
 # The numbers' ranges: what a valid value is, and its test.
@@ -122,7 +121,7 @@ def read_run(directory: Path) -> dict:
             return f"model {json.dumps(model)} is not one this dcgan_lib knows ({names})"
         if not isinstance(settings, dict):
             return f'"settings" is {json.dumps(settings)}, not an object'
-        settings.setdefault("half_batch_epochs", 0)  # a run from before the setting: none
+        settings.update({**growing_batch.BEFORE, **settings})  # a run from before a setting
         if not isinstance(run.get("sessions"), list):
             return '"sessions" is not a list'
         names = {int: "a whole number", float: "a number", None: "null"}
@@ -248,7 +247,7 @@ def restore(checkpoint, directory: Path, run, step, s=None):
     if not found and trained:
         lost = f"{directory} holds a run saved at step {trained} but no checkpoint"
         raise CLIError(f"{lost}: restore its checkpoint files, or train into a new --out")
-    batches = lambda t: (batch_at(t, int(checkpoint.epoch)), t["images"])  # noqa: E731  its epoch's
+    batches = lambda t: (growing_batch.batch_at(t, int(checkpoint.epoch)), t["images"])  # noqa: E731
     if s and run and int(checkpoint.epoch_step) and batches(s) != batches(run["settings"]):
         cut = f"{directory} stopped in the middle of epoch {int(checkpoint.epoch) + 1}"
         raise CLIError(f"{cut}: finish it with its --batch-size, --half-batch-epochs, --images")
@@ -289,7 +288,7 @@ def start_session(out: Path, run, s, argv, checkpoint, images: int) -> tuple:
     write_json(out / RUN_FILE, run)
     until = f"to epoch {s['epochs']}" if s["epochs"] else "with no epoch limit"
     until += f", at most {s['seconds']:g} s" if s["seconds"] else ""
-    size = f"{images} images in {describe(s, done)}"
+    size = f"{images} images in {growing_batch.describe(s, done)}"
     where = f"Resuming at step {step}, epoch {done + 1}, batch {skip + 1}" if step else "Training"
     print(f"{where}: '{s['model']}' in {out}, {size}, {until}", flush=True)
     return run, session

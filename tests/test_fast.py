@@ -41,7 +41,8 @@ def test_fast_models_shapes_and_defaults():
 def test_fast_narrow_is_fast_with_g_half_as_wide():
     narrow, fast = dl.MODELS["fast-narrow"], dl.MODELS["fast"]
     assert narrow.defaults == fast.defaults  # the command line adds its own to fast's:
-    assert dl.runs.COMMAND_LINE == {"fast": dict(half_batch_epochs=4, ema_decay=0.9995)}
+    line = dict(half_batch_epochs=4, ema_decay=0.9999, ema_late_warmup=5.0)
+    assert dl.runs.COMMAND_LINE == {"fast": line}
     assert narrow.logits and not narrow.labelled
     g, wide = narrow.generator(), fast.generator()
     assert g.output_shape == wide.output_shape == (None, 28, 28, 1)
@@ -78,6 +79,23 @@ def test_weight_average_follows_its_rule():
         np.testing.assert_allclose(avg, decay * s + (1 - decay) * g, rtol=1e-5, atol=1e-6)
     assert any(not np.array_equal(s, g) for s, g in zip(start, after_g))  # G did move
     assert int(gan.ema_steps) == 1
+    gan.ema_warmup.assign(5.0)  # a longer window (the command line's, once the batch grows)
+    before, _ = _values(gan.ema_generator.weights), _fit(gan, n=32)
+    decay = min(0.999, 3 / 7)  # (1 + step) / (5 + step) at step 2
+    for avg, s, g in zip(
+        _values(gan.ema_generator.weights), before, _values(gan.generator.weights)
+    ):
+        np.testing.assert_allclose(avg, decay * s + (1 - decay) * g, rtol=1e-5, atol=1e-6)
+
+
+def test_the_average_lengthens_once_the_batch_grows():
+    from dcgan_lib.growing_batch import warmup_at
+
+    s = dict(batch_size=64, half_batch_epochs=2)
+    assert [warmup_at(s, e) for e in range(4)] == [10.0] * 4  # no late window: the library's
+    s["ema_late_warmup"] = 5.0
+    assert [warmup_at(s, e) for e in range(4)] == [10.0, 10.0, 5.0, 5.0]
+    assert warmup_at(s | dict(half_batch_epochs=0), 0) == 5.0  # no growth: from the start
 
 
 def test_real_label_one_is_the_plain_loss_and_smoothing_changes_d():
@@ -149,7 +167,8 @@ def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
     out = cli("sample", tmp_path / "run", "--n", 20, "--out", tmp_path / "s.npz")
     assert "average of G's weights" in out
     settings = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["settings"]
-    assert settings["ema_decay"] == 0.9995 and settings["precision"] == "float32"  # CLI's own
+    assert settings["ema_decay"] == 0.9999 and settings["precision"] == "float32"  # CLI's own
+    assert settings["ema_late_warmup"] == 5.0 and settings["half_batch_epochs"] == 4
     defaults = dl.MODELS["fast"].defaults
     assert settings["g_learning_rate"] == defaults.get("g_learning_rate", defaults["learning_rate"])
     with np.load(tmp_path / "s.npz") as f:

@@ -355,3 +355,31 @@ def test_a_batch_that_grows_resumes_exactly_and_refuses_a_change_mid_epoch(tmp_p
         assert end[0] == name and end[2] == rows
         for key, value in tensors.items():
             np.testing.assert_array_equal(end[1][key], value, err_msg=key)
+
+
+def test_fast_lengthens_its_average_when_the_batch_grows_and_after_a_resume(tmp_path, monkeypatch):
+    """The command line's fast: the average's warm-up h is 10 (about the last n / 9 steps) while
+    the batch is half, then 5 (n / 4). A session stopped in epoch 2 resumes with 5 and ends
+    exactly as the uninterrupted run, the average of G's weights included."""
+    seen, fit = [], dl.GAN.fit
+
+    def spy(gan, *args, **kwargs):  # the warm-up each piece of the run trains with
+        seen.append((kwargs["initial_epoch"], float(gan.ema_warmup.numpy())))
+        return fit(gan, *args, **kwargs)
+
+    monkeypatch.setattr(dl.GAN, "fit", spy)
+    grow = ("--model", "fast", "--images", 256, "--batch-size", 64, "--half-batch-epochs", 1)
+    grow += ("--epochs", 2, "--seed", 3, "--xla", "off")
+    assert train_here(tmp_path / "whole", *grow) == 0
+    assert seen == [(0, 10.0), (1, 5.0)]
+    name, tensors, rows = final_state(tmp_path / "whole")
+    assert any("ema_generator" in key for key in tensors)
+    first = train(tmp_path / "stopped", *grow, signal_at="SIGTERM 10 0")
+    assert first.returncode == 143, first.stdout + first.stderr
+    seen.clear()
+    assert train_here(tmp_path / "stopped", *grow) == 0
+    assert seen == [(1, 5.0)]  # the rest of epoch 2
+    end = final_state(tmp_path / "stopped")
+    assert end[0] == name and end[2] == rows
+    for key, value in tensors.items():  # oneDNN's convolutions: equal to rounding, not bit for bit
+        np.testing.assert_allclose(end[1][key], value, rtol=1e-3, atol=1e-9, err_msg=key)
