@@ -41,7 +41,8 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
   after n steps, so it averages over about the last n / (h - 1) steps early on;
 - ``grow``: 0 = off, else the batch doubles once that many epochs are done at ``batch``
   (with a time budget; Smith et al., 2018, "Don't decay the learning rate, increase the
-  batch size");
+  batch size"); ``grow2``: 0 = off, else it doubles again once that many epochs are done
+  in all (after ``grow``);
 - ``emas``: more averages of G's weights, kept beside the ``ema`` one, comma-separated, each a
   decay with the same warm-up as ``emah``, ``decay/h`` with a warm-up of its own, or
   ``decay/h>h2@S``, whose warm-up's h becomes h2 from step S on (e.g. ``0.998,0.9999/4,
@@ -88,6 +89,7 @@ CHOICES = dict(
     pac=1,
     xla=0,
     grow=0,
+    grow2=0,
     emas="",
 )
 
@@ -99,6 +101,8 @@ def parse(pairs):
         if key not in cfg or not value:
             raise SystemExit(f"error: {pair!r} is not key=value with key one of {', '.join(cfg)}")
         cfg[key] = type(CHOICES[key])(value)
+    if cfg["grow2"] and cfg["grow2"] <= cfg["grow"]:
+        raise SystemExit(f"error: grow2={cfg['grow2']} must come after grow={cfg['grow']}")
     return cfg
 
 
@@ -155,19 +159,21 @@ def train_through_steps(gan, images, batch_size, steps):
         yield used
 
 
-def train_growing(gan, images, batch_size, grow, budgets, seen):
-    """As ``train_through_budgets``, but at ``2 * batch_size`` from epoch ``grow`` on (a segment
-    ends at the budget or at that epoch); ``seen["images"]``: the images trained on so far."""
+def train_growing(gan, images, batch_size, grows, budgets, seen):
+    """As ``train_through_budgets``, but the batch doubles at each epoch of ``grows`` (increasing;
+    a segment ends at the budget or at such an epoch); ``seen["images"]``: the images trained
+    on so far."""
     import dcgan_lib as dl
 
     used, epoch = 0.0, 0
     for budget in budgets:
         while used < budget:
-            size = batch_size if epoch < grow else 2 * batch_size
+            passed = sum(epoch >= g for g in grows)
+            size, end = batch_size * 2**passed, ([*grows, 10**9])[passed]
             clock, before = dl.TimeBudget(budget - used), int(gan.g_optimizer.iterations)
             history = gan.fit(
                 dl.resumable_dataset(images, size, seed=0, first_epoch=epoch),
-                epochs=grow if epoch < grow else 10**9,
+                epochs=end,
                 initial_epoch=epoch,
                 steps_per_epoch=len(images) // size,
                 callbacks=[clock],
@@ -383,8 +389,9 @@ def run(name, cfg, log_path):
     rows, seen = [], {"images": 0}
     if at:
         trained = train_through_steps(gan, x_train, cfg["batch"], at)
-    elif cfg["grow"]:
-        trained = train_growing(gan, x_train, cfg["batch"], cfg["grow"], budgets, seen)
+    elif cfg["grow"] or cfg["grow2"]:
+        grows = [g for g in (cfg["grow"], cfg["grow2"]) if g]
+        trained = train_growing(gan, x_train, cfg["batch"], grows, budgets, seen)
     else:
         trained = train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal)
     for used in trained:

@@ -95,10 +95,27 @@ def test_train_growing_doubles_the_batch_after_its_epochs():
 
     gan = dl.make_gan("dense", seed=0)
     seen = {"images": 0}
-    used = list(search.train_growing(gan, random_digits(96), 16, 1, [5.0, 8.0], seen))
+    used = list(search.train_growing(gan, random_digits(96), 16, [1], [5.0, 8.0], seen))
     steps = int(gan.g_optimizer.iterations)
     assert len(used) == 2 and 5.0 <= used[0] < used[1] and 8.0 <= used[1] < 12.0
     assert steps > 6 and seen["images"] == 6 * 16 + (steps - 6) * 32
+
+
+def test_train_growing_doubles_again_at_grow2():
+    """grow=1 grow2=2: epoch 1 at 16 (6 steps), epoch 2 at 32 (3 steps), then 64 (1 a epoch)."""
+    from helpers import random_digits
+
+    gan = dl.make_gan("dense", seed=0)
+    seen = {"images": 0}
+    list(search.train_growing(gan, random_digits(96), 16, [1, 2], [4.0], seen))
+    steps = int(gan.g_optimizer.iterations)
+    assert steps > 9 and seen["images"] == 6 * 16 + 3 * 32 + (steps - 9) * 64
+
+
+def test_grow2_must_come_after_grow():
+    assert search.parse(["grow=4", "grow2=10"])["grow2"] == 10
+    with pytest.raises(SystemExit, match="grow2=2 must come after grow=4"):
+        search.parse(["grow=4", "grow2=2"])
 
 
 def test_more_averages_follow_their_own_decays_on_one_run():
