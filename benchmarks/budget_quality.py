@@ -5,9 +5,10 @@
     python benchmarks/budget_quality.py --models fast --batch-sizes default,32 --resume
     python benchmarks/budget_quality.py --models fast --half-batch-epochs 0,default --resume
     python benchmarks/budget_quality.py --models fast --rejection on,off --resume
+    python benchmarks/budget_quality.py --models fast --clusters 50 --resume
 
-For each model, seed, G learning rate, batch size and number of epochs at half the batch
-(side by side: each seed runs every variant before the next seed) and budget: ``train --model
+For each model, seed, G learning rate, batch size, number of epochs at half the batch and
+number of clusters (side by side: each seed runs every variant before the next seed) and budget: ``train --model
 M --seconds S --seed K``, then ``sample RUN --n 10000`` (a labelled model's samples ask for 0,
 1, ..., 9 in turn), then ``evaluate``
 (``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
@@ -107,7 +108,7 @@ def section(result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def variant(rate: str, size: str, half: str = "default"):
+def variant(rate: str, size: str, half: str = "default", clusters: str = "default"):
     """A row's label and ``train``'s options: ("G at 1.8e-3, batch 32", [...]); "" for defaults."""
     label, options = [], []
     if rate != "default":
@@ -117,7 +118,18 @@ def variant(rate: str, size: str, half: str = "default"):
     if half != "default":
         label += [f"half batch for {half} epochs" if half != "0" else "no half batch"]
         options += ["--half-batch-epochs", half]
+    if clusters != "default":
+        label += [f"{clusters} clusters" if clusters != "0" else "no clusters"]
+        options += ["--clusters", clusters]
     return ", ".join(label), options
+
+
+def clustered(model: str, options) -> bool:
+    """Whether ``train --model model *options`` trains on clusters (``--clusters``, else the
+    command line's default for the model)."""
+    if "--clusters" in options:
+        return options[options.index("--clusters") + 1] != "0"
+    return bool(dl.runs.COMMAND_LINE.get(model, {}).get("clusters", 0))
 
 
 def main(argv=None):
@@ -131,6 +143,8 @@ def main(argv=None):
     parser.add_argument("--batch-sizes", default="default", help=what)
     what = "epochs at half the batch size to run side by side, comma-separated (as above)"
     parser.add_argument("--half-batch-epochs", default="default", help=what)
+    what = "train's --clusters to run side by side, comma-separated (as above)"
+    parser.add_argument("--clusters", default="default", help=what)
     what = "sample's --rejection, comma-separated, each scored on the same runs ('default': "
     what += "sample's own, every image G draws)"
     parser.add_argument("--rejection", default="default", help=what)
@@ -151,10 +165,11 @@ def main(argv=None):
     batch, runs = time.strftime("%Y-%m-%d %H:%M"), []
     machine = machine_of(dl.speed.describe_cpu(), os.environ.get("ONEDNN_MAX_CPU_ISA", ""))
     variants = [  # (label, train's options), run side by side for each seed
-        variant(rate, size, half)
+        variant(rate, size, half, k)
         for rate in args.g_learning_rates.split(",")
         for size in args.batch_sizes.split(",")
         for half in args.half_batch_epochs.split(",")
+        for k in args.clusters.split(",")
     ]
     rejections = args.rejection.split(",")
     samplings = [[] if how == "default" else ["--rejection", how] for how in rejections]
@@ -163,6 +178,10 @@ def main(argv=None):
             parser.error(f"--resume: '{name}' schedules its rates over --seconds; run without it")
         if "on" in rejections and dl.gan.MODELS[name].labelled:
             parser.error(f"--rejection on: '{name}' draws digits on request (sample refuses it)")
+        if "on" in rejections and any(clustered(name, o) for _, o in variants):
+            parser.error(
+                "--rejection on: a run on clusters judges images with them (sample refuses)"
+            )
         for seed in seeds:
             for label, options in variants:
                 model = f"{name} ({label})" if label else name

@@ -5,7 +5,7 @@
 A GAN that uses no labels can still be conditioned, on clusters of its own training images
 (self-conditioned GANs: Liu et al., 2020, who cluster a discriminator's features; here the pixels,
 once, before training). The training images' pixels are split into 10 clusters by k-means
-(k-means++ start, then Lloyd's steps until no image changes cluster; seed 0), written as an
+(``dl.clusters.kmeans``, seed 0; the command line's ``--clusters`` uses it too), written as an
 MNIST .npz whose ``y_train`` are cluster numbers. For each seed: ``DCGAN_MNIST=that train
 --model conditional --seconds S --seed K``; then 10,000 samples that ask for each cluster in its
 share of the training images (not in turn, as ``sample`` would: the clusters differ in size),
@@ -29,26 +29,6 @@ ROOT = Path(__file__).resolve().parents[1]
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def kmeans(x, k: int, seed: int = 0, max_steps: int = 300) -> np.ndarray:
-    """Cluster numbers (N,) in 0..k-1 of the rows of ``x`` (N, D) float32."""
-    rng = np.random.default_rng(seed)
-    centres = [x[rng.integers(len(x))]]
-    nearest = ((x - centres[0]) ** 2).sum(1)  # (N,) squared distance to the nearest centre
-    for _ in range(k - 1):  # k-means++: far images are likelier next centres
-        centres.append(x[rng.choice(len(x), p=nearest / nearest.sum())])
-        nearest = np.minimum(nearest, ((x - centres[-1]) ** 2).sum(1))
-    centres, cluster = np.stack(centres), None
-    for _ in range(max_steps):
-        distance = (centres**2).sum(1) - 2 * x @ centres.T  # (N, k), less each row's |x|^2
-        new = distance.argmin(1)
-        if cluster is not None and np.array_equal(new, cluster):
-            break
-        cluster = new
-        centres = np.stack([x[cluster == j].mean(0) if (cluster == j).any() else centres[j]
-                            for j in range(k)])  # fmt: skip
-    return cluster
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=180)
@@ -58,7 +38,7 @@ def main(argv=None):
     import dcgan_lib as dl
 
     (x, y), (x_test, y_test) = dl.load_mnist(verbose=False)
-    cluster = kmeans(x.reshape(len(x), -1).astype(np.float32) / 255, 10)
+    cluster = dl.clusters.kmeans(x.reshape(len(x), -1).astype(np.float32) / 255, 10)
     counts = np.zeros((10, 10), np.int64)
     np.add.at(counts, (cluster, y), 1)
     sizes = np.bincount(cluster, minlength=10)

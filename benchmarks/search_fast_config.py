@@ -46,7 +46,12 @@ Choices (``key=value``); the defaults are the first run's, the baseline:
 - ``emas``: more averages of G's weights, kept beside the ``ema`` one, comma-separated, each a
   decay with the same warm-up as ``emah``, ``decay/h`` with a warm-up of its own, or
   ``decay/h>h2@S``, whose warm-up's h becomes h2 from step S on (e.g. ``0.998,0.9999/4,
-  0.9999/10>5@7500``): each is scored too, so that averages are compared on one run of G.
+  0.9999/10>5@7500``): each is scored too, so that averages are compared on one run of G;
+- ``clusters``: 0 = off, else k: the training images' pixels are split into k clusters by
+  k-means (``dl.clusters.kmeans``, seed 0, before the clock starts; its seconds are logged),
+  G draws a cluster in its share of the images and is told which (an embedding joined to z, as
+  Chapter 5's G), D judges the image with its cluster (a projection, as Chapter 5's D): a
+  self-conditioned GAN (Liu et al., 2020) whose clusters are fixed. Needs ``grow``.
 
 Runs with a time budget go one at a time on an otherwise idle machine: the budget is
 wall-clock time. Runs with a step budget do not depend on the machine's speed, so they
@@ -91,6 +96,7 @@ CHOICES = dict(
     grow=0,
     grow2=0,
     emas="",
+    clusters=0,
 )
 
 
@@ -103,6 +109,8 @@ def parse(pairs):
         cfg[key] = type(CHOICES[key])(value)
     if cfg["grow2"] and cfg["grow2"] <= cfg["grow"]:
         raise SystemExit(f"error: grow2={cfg['grow2']} must come after grow={cfg['grow']}")
+    if cfg["clusters"] and not (cfg["grow"] and 2 <= cfg["clusters"] <= 255):
+        raise SystemExit(f"error: clusters={cfg['clusters']} needs grow=E and 2 <= k <= 255")
     return cfg
 
 
@@ -159,11 +167,13 @@ def train_through_steps(gan, images, batch_size, steps):
         yield used
 
 
-def train_growing(gan, images, batch_size, grows, budgets, seen):
+def train_growing(gan, images, batch_size, grows, budgets, seen, batches=None):
     """As ``train_through_budgets``, but the batch doubles at each epoch of ``grows`` (increasing;
     a segment ends at the budget or at such an epoch); ``seen["images"]``: the images trained
-    on so far."""
+    on so far; ``batches``: a function as ``dl.resumable_dataset`` (its default)."""
     import dcgan_lib as dl
+
+    batches = batches or dl.resumable_dataset
 
     used, epoch = 0.0, 0
     for budget in budgets:
@@ -172,7 +182,7 @@ def train_growing(gan, images, batch_size, grows, budgets, seen):
             size, end = batch_size * 2**passed, ([*grows, 10**9])[passed]
             clock, before = dl.TimeBudget(budget - used), int(gan.g_optimizer.iterations)
             history = gan.fit(
-                dl.resumable_dataset(images, size, seed=0, first_epoch=epoch),
+                batches(images, size, seed=0, first_epoch=epoch),
                 epochs=end,
                 initial_epoch=epoch,
                 steps_per_epoch=len(images) // size,
@@ -341,6 +351,87 @@ def regularised_step(gan, r1, hinge, pac=1):
     gan.train_step = train_step
 
 
+def clustered_players(k, shares, seed, width=64, dw=16, ddepth=3):
+    """(G, D) told a cluster of 0..k-1, as Chapter 5's pair but for k clusters. G: z (batch, 64)
+    -> (batch, 28, 28, 2), the image and a map whose every pixel holds its cluster c as c / 127.5
+    - 1, c drawn in its ``shares`` (k,); its inner G(z, c) is the layer "clustered_generator". D:
+    such pairs -> a logit (batch, 1): the fast D's convolutions, a projection of c's embedding."""
+    import keras
+    from keras import layers, ops
+
+    class RandomClusters(layers.Layer):
+        """z (batch, 64) -> clusters (batch,) int32, drawn in ``shares``, from its own seed."""
+
+        def __init__(self, shares, seed=None, **kwargs):
+            super().__init__(**kwargs)
+            self.shares, self.seed = [float(p) for p in shares], seed
+            self.seed_generator = keras.random.SeedGenerator(seed)
+
+        def call(self, z):
+            logits = ops.log(ops.convert_to_tensor([self.shares], "float32"))  # (1, k)
+            logits = ops.repeat(logits, ops.shape(z)[0], axis=0)  # (batch, k)
+            drawn = keras.random.categorical(logits, 1, seed=self.seed_generator)  # (batch, 1)
+            return ops.cast(drawn[:, 0], "int32")
+
+        def get_config(self):
+            return super().get_config() | {"shares": self.shares, "seed": self.seed}
+
+    z, c = keras.Input((64,), name="z"), keras.Input((), dtype="int32", name="c")
+    h = layers.Concatenate()([z, layers.Embedding(k, 16)(c)])  # (batch, 80)
+    h = layers.ReLU()(
+        layers.BatchNormalization()(layers.Dense(7 * 7 * 2 * width, use_bias=False)(h))
+    )
+    h = layers.Reshape((7, 7, 2 * width))(h)  # (batch, 7, 7, 128)
+    h = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(h)
+    h = layers.ReLU()(layers.BatchNormalization()(h))  # (batch, 14, 14, 64)
+    x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(h)
+    inner = keras.Model([z, c], x, name="clustered_generator")
+    z = keras.Input((64,), name="z")
+    c = RandomClusters(shares, seed, name="drawn")(z)  # (batch,)
+    x = inner([z, c])  # (batch, 28, 28, 1)
+    level = ops.reshape(ops.cast(c, "float32") / 127.5 - 1.0, (-1, 1, 1, 1))
+    generator = keras.Model(z, ops.concatenate([x, ops.ones_like(x) * level], -1))
+    pair = keras.Input((28, 28, 2), name="pair")
+    x, c = pair[..., :1], ops.cast(ops.round((pair[:, 0, 0, 1] + 1.0) * 127.5), "int32")
+    for i in range(ddepth):  # (batch, 14, 14, 16) ... (batch, 4, 4, 64)
+        x = layers.LeakyReLU(0.2)(layers.Conv2D(dw * 2**i, 4, 2, "same")(x))
+    h = layers.Flatten()(x)  # (batch, 1024)
+    projected = ops.sum(layers.Embedding(k, h.shape[-1])(c) * h, axis=-1, keepdims=True)
+    return generator, keras.Model(pair, layers.Dense(1)(h) + projected)
+
+
+def cluster_pairs(maps):
+    """A ``dl.resumable_dataset``-like function of pairs (batch, 28, 28, 2): an image and its
+    cluster map, ``maps`` uint8 (N, 28, 28) holding each image's cluster number."""
+    import tensorflow as tf
+
+    import dcgan_lib as dl
+
+    def batches(images, size, seed=0, first_epoch=0):  # both in the same order: (seed, epoch)
+        where = dict(seed=seed, first_epoch=first_epoch)
+        both = tf.data.Dataset.zip(
+            dl.resumable_dataset(images, size, **where), dl.resumable_dataset(maps, size, **where)
+        )
+        return both.map(lambda x, m: tf.concat([x, m], -1))
+
+    return batches
+
+
+def clustered_images(generator, shares, n, seed=1):
+    """``n`` images (n, 28, 28, 1) of a :func:`clustered_players` G (or its average), clusters
+    drawn in ``shares``."""
+    import numpy as np
+
+    inner, rng = generator.get_layer("clustered_generator"), np.random.default_rng(seed)
+    c = rng.choice(len(shares), n, p=shares).astype(np.int32)
+    z = rng.standard_normal((n, 64), np.float32)
+    out = [
+        np.asarray(inner([z[i : i + 500], c[i : i + 500]], training=False))
+        for i in range(0, n, 500)
+    ]
+    return np.clip(np.concatenate(out), -1.0, 1.0)
+
+
 def run(name, cfg, log_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from run_benchmarks import train_through_budgets  # noqa: I001  dcgan_lib, TF first
@@ -357,6 +448,27 @@ def run(name, cfg, log_path):
     )
     if cfg["gk"] != 4:
         generator = generator_variant(cfg)
+    (x_train, y_train), _ = dl.load_mnist(verbose=False)
+    clustering, batches = {}, None
+    if cfg["clusters"]:
+        import numpy as np
+
+        began, k = time.perf_counter(), cfg["clusters"]
+        cluster = dl.clusters.kmeans(x_train.reshape(len(x_train), -1).astype(np.float32) / 255, k)
+        counts = np.zeros((k, 10), np.int64)
+        np.add.at(counts, (cluster, y_train), 1)  # the labels only to report purity
+        shares = np.bincount(cluster, minlength=k) / len(cluster)
+        clustering = dict(
+            seconds=round(time.perf_counter() - began, 1),
+            purity=round(float(counts.max(1).sum() / len(cluster)), 3),
+            sizes=[int(n) for n in np.bincount(cluster, minlength=k)],
+        )
+        print(name, "clusters:", clustering, flush=True)
+        maps = np.broadcast_to(cluster.astype(np.uint8)[:, None, None], x_train.shape).copy()
+        batches = cluster_pairs(maps)
+        generator, discriminator = clustered_players(
+            k, shares, cfg["seed"], cfg["gw"], cfg["dw"], cfg["ddepth"]
+        )
     gan = dl.GAN(
         generator,
         discriminator,
@@ -379,7 +491,6 @@ def run(name, cfg, log_path):
 
     xla = dict(jit_compile=True) if cfg["xla"] else {}
     gan.compile(d_optimizer=adam(cfg["lr"]), g_optimizer=adam(cfg["glr"] or cfg["lr"]), **xla)
-    (x_train, _), _ = dl.load_mnist(verbose=False)
     budgets = [float(t) for t in cfg["evals"].split(",")]
     anneal = (
         (lambda start, end: [anneal_callback(gan, start, end, cfg["anneal"])])
@@ -391,7 +502,7 @@ def run(name, cfg, log_path):
         trained = train_through_steps(gan, x_train, cfg["batch"], at)
     elif cfg["grow"] or cfg["grow2"]:
         grows = [g for g in (cfg["grow"], cfg["grow2"]) if g]
-        trained = train_growing(gan, x_train, cfg["batch"], grows, budgets, seen)
+        trained = train_growing(gan, x_train, cfg["batch"], grows, budgets, seen, batches)
     else:
         trained = train_through_budgets(gan, x_train, cfg["batch"], budgets, anneal)
     for used in trained:
@@ -406,7 +517,11 @@ def run(name, cfg, log_path):
             scored.append(("recalibrated", recalibrated(gan.ema_generator, cfg["recal"])))
         for which, g in scored:
             if g is not None:
-                r = dl.evaluate_images(dl.generate_images(g, 10_000, seed=1))
+                r = dl.evaluate_images(
+                    clustered_images(g, shares, 10_000)
+                    if cfg["clusters"]
+                    else dl.generate_images(g, 10_000, seed=1)
+                )
                 row[which] = [
                     round(r["fid"], 2),
                     r["classes_covered"],
@@ -423,6 +538,7 @@ def run(name, cfg, log_path):
                     "choices": cfg,
                     "results": rows,
                 }
+                | ({"clustering": clustering} if clustering else {})
             )
             + "\n"
         )

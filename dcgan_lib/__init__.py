@@ -19,7 +19,7 @@ from ._startup import import_tensorflow as _import_tensorflow
 _import_tensorflow()
 
 # Each module's __all__ is what it exports.
-from . import architectures, artefacts, conditional  # noqa: E402, F401  dl.<module>.<name>
+from . import architectures, artefacts, clusters, conditional  # noqa: E402, F401  dl.<module>.<name>
 from .callbacks import *  # noqa: E402, F403
 from .checkpoints import *  # noqa: E402, F403
 from .checks import *  # noqa: E402, F403

@@ -2,10 +2,11 @@
 
 A labelled image is a two-channel image (batch, 28, 28, 2): the digit in [-1, 1] and its
 **label map**, every pixel of which holds the label y in 0..9 as ``round(255 y / 9)`` scaled to
-[-1, 1] (0 -> -1, 9 -> 1). The pair generator draws the digit it is asked for, then G(z, y);
-D(x, y) judges the pair. So :class:`~dcgan_lib.gan.GAN`, ``gan_step``, ``fit``, the
-checkpoints and the CLI train it unchanged (``--model conditional``). Used as
-``dl.conditional.<name>``.
+[-1, 1] (0 -> -1, 9 -> 1); with ``classes`` labels, ``round(255 y / (classes - 1))`` (the
+command line's ``--clusters``: :mod:`dcgan_lib.clusters`). The pair generator draws the digit
+it is asked for, then G(z, y); D(x, y) judges the pair. So :class:`~dcgan_lib.gan.GAN`,
+``gan_step``, ``fit``, the checkpoints and the CLI train it unchanged (``--model
+conditional``). Used as ``dl.conditional.<name>``.
 """
 
 from __future__ import annotations
@@ -23,39 +24,44 @@ __all__ += ["label_map", "read_labels", "generate_digits", "obedience", "slerp",
 __all__ += ["check_accuracy_answer"]
 
 
-def _digits(labels) -> np.ndarray:  # labels (N,) as int64, checked
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.dtype.kind not in "iu" or (len(y) and not 0 <= y.min() <= y.max() < 10):
+def _digits(labels, classes=DIGITS) -> np.ndarray:  # labels (N,) as int64, checked
+    y, top = np.asarray(labels), classes - 1
+    if y.ndim != 1 or y.dtype.kind not in "iu" or (len(y) and not 0 <= y.min() <= y.max() <= top):
         numbers = y.size and y.dtype.kind in "iuf"
         got = f"{y.dtype} of shape {y.shape}" + (f" in {y.min()}..{y.max()}" if numbers else "")
-        raise ValueError(f"labels must be whole numbers 0..9 of shape (N,), got {got}")
+        raise ValueError(f"labels must be whole numbers 0..{top} of shape (N,), got {got}")
     return y.astype(np.int64)
 
 
-_LEVELS = np.round(np.arange(DIGITS) * 255 / 9).astype(np.uint8)  # digit y -> its map's pixel
+def _levels(classes=DIGITS) -> np.ndarray:  # label y -> its map's pixel, uint8 (classes,)
+    if not 2 <= classes <= 256:
+        raise ValueError(f"classes must be from 2 to 256 (a uint8 level each), got {classes}")
+    return np.round(np.arange(classes) * 255 / (classes - 1)).astype(np.uint8)
 
 
-def label_map(labels) -> np.ndarray:
-    """Label maps of ``labels`` (N,) in 0..9: uint8 (N, 28, 28), every pixel round(255 y / 9).
-    Defined in Chapter 5."""
-    y = _digits(labels)
-    return np.broadcast_to(_LEVELS[y][:, None, None], (len(y), 28, 28)).copy()
+def label_map(labels, classes=DIGITS) -> np.ndarray:
+    """Label maps of ``labels`` (N,) in 0..9: uint8 (N, 28, 28), every pixel round(255 y / 9)
+    (``classes`` labels: round(255 y / (classes - 1))). Defined in Chapter 5."""
+    y = _digits(labels, classes)
+    return np.broadcast_to(_levels(classes)[y][:, None, None], (len(y), 28, 28)).copy()
 
 
-def read_labels(pairs):
+def read_labels(pairs, classes=DIGITS):
     """The labels (batch,) int32 of labelled images (batch, 28, 28, 2), from their label maps'
     top-left pixel. Defined in Chapter 5."""
-    return ops.cast(ops.round((pairs[:, 0, 0, 1] + 1.0) * 4.5), "int32")
+    return ops.cast(ops.round((pairs[:, 0, 0, 1] + 1.0) * 127.5 * (classes - 1) / 255), "int32")
 
 
-def _as_map(labels, like):  # labels (batch,) ints -> label maps like images (batch, 28, 28, 1)
-    levels = ops.convert_to_tensor(_LEVELS.astype(np.float32) / 127.5 - 1.0)  # as to_model_range
+def _as_map(labels, like, classes=DIGITS):  # labels (batch,) -> maps like images (batch, 28, 28, 1)
+    levels = ops.convert_to_tensor(_levels(classes).astype(np.float32) / 127.5 - 1.0)  # as data
     return ops.ones_like(like) * ops.reshape(ops.take(levels, labels), (-1, 1, 1, 1))
 
 
-def labelled_dataset(images, labels, batch_size: int, *, seed=0, first_epoch=0, skip=0):
-    """:func:`~dcgan_lib.data.resumable_dataset` of labelled images (batch_size, 28, 28, 2).
-    Defined in Chapter 5.
+def labelled_dataset(
+    images, labels, batch_size: int, *, seed=0, first_epoch=0, skip=0, classes=DIGITS
+):
+    """:func:`~dcgan_lib.data.resumable_dataset` of labelled images (batch_size, 28, 28, 2);
+    ``classes``: how many labels there are. Defined in Chapter 5.
 
     Images and label maps go through two resumable datasets with the same seed: their order
     depends only on (seed, epoch), so batch k of one matches batch k of the other."""
@@ -63,18 +69,18 @@ def labelled_dataset(images, labels, batch_size: int, *, seed=0, first_epoch=0, 
         raise ValueError(f"{len(images)} images but {len(labels)} labels: give one label each")
     where = dict(seed=seed, first_epoch=first_epoch, skip=skip)
     digits = resumable_dataset(images, batch_size, **where)  # (batch, 28, 28, 1)
-    maps = resumable_dataset(label_map(labels), batch_size, **where)  # (batch, 28, 28, 1)
+    maps = resumable_dataset(label_map(labels, classes), batch_size, **where)  # (batch, 28, 28, 1)
     import tensorflow as tf
 
     pairs = tf.data.Dataset.zip(digits, maps)
     return pairs.map(lambda x, m: tf.concat([x, m], -1))  # (batch, 28, 28, 2)
 
 
-def build_generator(latent_dim=64, width=64, embedding=16):
+def build_generator(latent_dim=64, width=64, embedding=16, classes=DIGITS):
     """G(z, y): [z (batch, latent_dim), y (batch,) ints 0..9] -> images (batch, 28, 28, 1) in
     [-1, 1]. Appendix A's fast G with an embedding of y joined to z. Defined in Chapter 5."""
     z, y = keras.Input((latent_dim,), name="z"), keras.Input((), dtype="int32", name="y")
-    e = layers.Embedding(DIGITS, embedding)(y)  # (batch, 16): a learned vector per digit
+    e = layers.Embedding(classes, embedding)(y)  # (batch, 16): a learned vector per label
     h = layers.Concatenate()([z, e])  # (batch, 80)
     h = layers.Dense(7 * 7 * 2 * width, use_bias=False)(h)  # (batch, 6272)
     h = layers.ReLU()(layers.BatchNormalization()(h))
@@ -87,47 +93,57 @@ def build_generator(latent_dim=64, width=64, embedding=16):
 
 @keras.saving.register_keras_serializable("dcgan_lib")
 class RandomDigits(layers.Layer):
-    """z (batch, latent_dim) -> digits (batch,) int32, uniform over 0..9, from its own seed."""
+    """z (batch, latent_dim) -> digits (batch,) int32, uniform over 0..9, from its own seed
+    (``shares`` (classes,): labels 0..classes-1 drawn in those shares instead)."""
 
-    def __init__(self, seed=None, **kwargs):
+    def __init__(self, seed=None, shares=None, **kwargs):
         super().__init__(**kwargs)
         self.seed, self.seed_generator = seed, keras.random.SeedGenerator(seed)
+        self.shares = None if shares is None else [float(p) for p in shares]
 
     def call(self, z):
-        return keras.random.randint((ops.shape(z)[0],), 0, DIGITS, "int32", self.seed_generator)
+        if self.shares is None:
+            return keras.random.randint((ops.shape(z)[0],), 0, DIGITS, "int32", self.seed_generator)
+        logits = ops.log(ops.convert_to_tensor([self.shares], "float32"))  # (1, classes)
+        logits = ops.repeat(logits, ops.shape(z)[0], axis=0)  # (batch, classes)
+        drawn = keras.random.categorical(logits, 1, seed=self.seed_generator)  # (batch, 1)
+        return ops.cast(drawn[:, 0], "int32")
 
     def get_config(self):
-        return super().get_config() | {"seed": self.seed}
+        return super().get_config() | {"seed": self.seed, "shares": self.shares}
 
 
-def build_pair_generator(generator=None, seed=None):
+def build_pair_generator(generator=None, seed=None, shares=None):
     """z (batch, latent_dim) -> labelled images (batch, 28, 28, 2): draws y, then G(z, y).
-    ``generator``: a :func:`build_generator` G (default: a new one). Defined in Chapter 5."""
-    generator = generator or build_generator()
+    ``generator``: a :func:`build_generator` G (default: a new one); ``shares`` (classes,): y in
+    0..classes-1 drawn in these shares (default: 0..9, uniform). Defined in Chapter 5."""
+    classes = DIGITS if shares is None else len(shares)
+    generator = generator or build_generator(classes=classes)
     z = keras.Input(generator.input_shape[0][1:], name="z")
-    y = RandomDigits(seed, name="asked")(z)  # (batch,) the digits G is asked for
+    y = RandomDigits(seed, shares, name="asked")(z)  # (batch,) the labels G is asked for
     x = generator([z, y])  # (batch, 28, 28, 1)
-    return keras.Model(z, ops.concatenate([x, _as_map(y, x)], -1), name="pair_generator")
+    pair = ops.concatenate([x, _as_map(y, x, classes)], -1)  # (batch, 28, 28, 2)
+    return keras.Model(z, pair, name="pair_generator")
 
 
-def build_discriminator(how="projection", width=16, depth=3, negative_slope=0.2):
+def build_discriminator(how="projection", width=16, depth=3, negative_slope=0.2, classes=DIGITS):
     """D(x, y): labelled images (batch, 28, 28, 2) -> one logit (batch, 1). Defined in Chapter 5.
 
     ``how="label_map"``: convolve the image with y's one-hot planes (28, 28, 11) (Mirza and
     Osindero, 2014); ``"projection"``: logit = w.h + embed(y).h over D's features h (Miyato and
-    Koyama, 2018). The convolutions are Appendix A's fast D's."""
+    Koyama, 2018). The convolutions are Appendix A's fast D's. ``classes``: labels 0..classes-1."""
     if how not in ("projection", "label_map"):
         raise ValueError(f'how must be "projection" or "label_map", got {how!r}')
     pair = keras.Input((28, 28, 2), name="labelled_image")
-    image, y = pair[..., :1], read_labels(pair)  # (batch, 28, 28, 1), (batch,)
-    planes = ops.ones_like(image) * ops.reshape(ops.one_hot(y, DIGITS), (-1, 1, 1, DIGITS))
+    image, y = pair[..., :1], read_labels(pair, classes)  # (batch, 28, 28, 1), (batch,)
+    planes = ops.ones_like(image) * ops.reshape(ops.one_hot(y, classes), (-1, 1, 1, classes))
     x = ops.concatenate([image, planes], -1) if how == "label_map" else image  # 11 or 1 channel
     for i in range(depth):  # as Appendix A's fast D: (batch, 14, 14, 16) ... (batch, 4, 4, 64)
         x = layers.LeakyReLU(negative_slope)(layers.Conv2D(width * 2**i, 4, 2, "same")(x))
     h = layers.Flatten()(x)  # (batch, 1024) for depth 3: D's features
     logit = layers.Dense(1)(h)  # (batch, 1)
     if how == "projection":
-        embedded = layers.Embedding(DIGITS, h.shape[-1])(y)  # (batch, 1024)
+        embedded = layers.Embedding(classes, h.shape[-1])(y)  # (batch, 1024)
         logit = logit + ops.sum(embedded * h, axis=-1, keepdims=True)
     return keras.Model(pair, logit, name=f"{how}_discriminator")
 
@@ -139,7 +155,9 @@ def _inner(generator):  # G(z, y) of a pair generator, or G itself
 def generate_digits(generator, digits, *, noise="normal", seed=0, batch_size=500) -> np.ndarray:
     """Images of the requested ``digits`` (N,) ints: float32 (N, 28, 28, 1) in [-1, 1].
     ``generator``: G(z, y) or a pair generator (its G is used). Defined in Chapter 5."""
-    generator, digits = _inner(generator), _digits(digits).astype(np.int32)
+    generator = _inner(generator)
+    classes = next(x for x in generator.layers if isinstance(x, layers.Embedding)).input_dim
+    digits = _digits(digits, classes).astype(np.int32)
     rng, out = np.random.default_rng(seed), []
     for start in range(0, len(digits), batch_size):
         y = digits[start : start + batch_size]

@@ -138,6 +138,8 @@ def make_gan(
     real_label=None,
     ema_decay="default",
     precision="float32",
+    clusters=0,
+    cluster_shares=None,
     **compile_kwargs,
 ):
     """Build and compile a :class:`GAN` for a name of ``MODELS``. Defined in Chapter 3.
@@ -146,6 +148,9 @@ def make_gan(
     no weight average; rates: :func:`learning_rates`). ``precision``: "float32", "mixed_float16"
     (GPUs, with loss scaling) or "mixed_bfloat16"; ``compile_kwargs``, e.g. ``jit_compile=True``
     (XLA), go to ``compile``. Under ``strategy.scope()`` every variable is mirrored.
+    ``clusters`` k > 0 (``"fast"`` only): Chapter 5's pair for k labels, G drawing them in
+    ``cluster_shares`` (k,) (default: equal), trained on labelled images whose labels are
+    clusters (:mod:`dcgan_lib.clusters`, the command line's ``--clusters``).
     """
     if model_name not in MODELS:
         raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
@@ -156,10 +161,22 @@ def make_gan(
     beta_1 = defaults["beta_1"] if beta_1 is None else beta_1
     real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
     ema_decay = defaults.get("ema_decay") if ema_decay == "default" else ema_decay
+    if clusters and model_name != "fast":
+        raise ValueError(f"clusters={clusters}: only the 'fast' model trains on clusters")
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
-        generator, discriminator = spec.generator(), spec.discriminator()
+        if clusters:
+            from . import conditional
+
+            shares = cluster_shares if cluster_shares is not None else [1.0 / clusters] * clusters
+            if len(shares) != clusters:
+                raise ValueError(f"{len(shares)} cluster_shares for clusters={clusters}")
+            inner = conditional.build_generator(classes=clusters)
+            generator = conditional.build_pair_generator(inner, shares=shares)
+            discriminator = conditional.build_discriminator(classes=clusters)
+        else:
+            generator, discriminator = spec.generator(), spec.discriminator()
     finally:
         keras.config.set_dtype_policy(previous)
     options = dict(seed=seed, real_label=real_label, ema_decay=ema_decay, name=f"{model_name}_gan")

@@ -18,8 +18,9 @@ from .runs import CLIError
 
 __all__ = []
 
-HELP = "on: keep each image with the probability D's verdict gives it (a model without labels; "
-HELP += "measured better after 10 minutes of fast, not after 3); off (default): every image G draws"
+HELP = "on: keep each image with the probability D's verdict gives it (a model without labels "
+HELP += "or clusters, as fast with --clusters 0; it helped some runs and hurt others); "
+HELP += "off (default): every image G draws"
 MIN_KEPT = 0.01  # below this share of drawn images kept, refuse: D's verdicts are degenerate
 
 
@@ -79,6 +80,9 @@ class Judge:
 
         if rejection == "on" and MODELS[run["model"]].labelled:
             raise CLIError(f"--rejection on: '{run['model']}' draws digits on request; use off")
+        if rejection == "on" and run["settings"]["clusters"]:
+            why = "this run's D judges an image with its cluster (--clusters), not alone"
+            raise CLIError(f"--rejection on: {why}; use off (or train with --clusters 0)")
         return cls(gan.discriminator, gan.d_logits) if rejection == "on" else None
 
     def batches(self, generator, n: int, **options):

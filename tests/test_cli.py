@@ -154,6 +154,8 @@ def test_learning_rate_settings():
     assert (s["real_label"], s["ema_decay"]) == (fast.get("real_label", 1.0), 0.9999)
     assert s["half_batch_epochs"] == 4 and models.MODELS["fast"].defaults["ema_decay"] == 0.999
     assert s["ema_late_warmup"] == 5.0 and settings("--model", "dense")["ema_late_warmup"] is None
+    assert s["clusters"] == 50 and settings("--model", "dense")["clusters"] == 0  # search log 12
+    assert settings("--model", "fast", "--clusters", "0")["clusters"] == 0
     s = settings("--model", "fast", "--learning-rate", "1e-3")  # alone: both networks
     assert (s["learning_rate"], s["g_learning_rate"]) == (1e-3, 1e-3)
     s = settings("--model", "fast", "--g-learning-rate", "2e-3")

@@ -169,6 +169,7 @@ def test_cli_fast_run_samples_from_the_weight_average(tmp_path):
     settings = __import__("json").loads((tmp_path / "run" / "run.json").read_text())["settings"]
     assert settings["ema_decay"] == 0.9999 and settings["precision"] == "float32"  # CLI's own
     assert settings["ema_late_warmup"] == 5.0 and settings["half_batch_epochs"] == 4
+    assert settings["clusters"] == 50 and (tmp_path / "run" / "clusters.npy").exists()
     defaults = dl.MODELS["fast"].defaults
     assert settings["g_learning_rate"] == defaults.get("g_learning_rate", defaults["learning_rate"])
     with np.load(tmp_path / "s.npz") as f:
@@ -267,14 +268,16 @@ def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     )
     refused = run("--models", "conditional", "--resume")
     assert refused.returncode == 2 and "schedules its rates over --seconds" in refused.stderr
+    refused = run("--models", "fast", "--rejection", "on")  # fast's clusters: D judges pairs
+    assert refused.returncode == 2 and "judges images with them" in refused.stderr
     assert not data.exists()
     done = run(
         "--models", "fast", "--resume", "--g-learning-rates", "1.8e-3", "--batch-sizes", "32",
-        "--half-batch-epochs", "4", "--rejection", "on,off",
+        "--half-batch-epochs", "4", "--clusters", "0", "--rejection", "on,off",
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     runs = json.loads(data.read_text())["runs"]
-    label = "fast (G at 1.8e-3, batch 32, half batch for 4 epochs)"
+    label = "fast (G at 1.8e-3, batch 32, half batch for 4 epochs, no clusters)"
     on, off = f"{label}, D's rejection sampling", f"{label}, every image G draws"
     assert [(r["model"], r["minutes"], r["resumed"]) for r in runs] == [
         (on, 1.0, False), (off, 1.0, False), (on, 2.0, True), (off, 2.0, True),
@@ -287,7 +290,8 @@ def test_budget_quality_resume_carries_one_run_on_and_names_the_rate(tmp_path):
     runs = runs[::2]
     assert runs[1]["steps"] > runs[0]["steps"] and runs[0]["batch"] == runs[1]["batch"]
     assert (
-        "--g-learning-rate 1.8e-3 --batch-size 32 --half-batch-epochs 4" in runs[0]["commands"][0]
+        "--g-learning-rate 1.8e-3 --batch-size 32 --half-batch-epochs 4 --clusters 0"
+        in runs[0]["commands"][0]
     )
     text = out.read_text()
     assert f"| {on} | 2 min * | {runs[1]['steps']} |" in text

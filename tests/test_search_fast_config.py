@@ -74,20 +74,6 @@ def test_the_gpu_scout_table_in_the_search_log_is_the_scout_data():
     assert table in (ROOT / "benchmarks" / "fast_config_search.md").read_text()
 
 
-def test_cluster_labels_kmeans_finds_separate_groups():
-    """benchmarks/cluster_labels.py's k-means (its 3-minute runs are in the search log): three
-    far-apart groups of points come back as three clusters, each group whole."""
-    import cluster_labels
-
-    rng = np.random.default_rng(0)
-    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]], np.float32)
-    group = np.repeat(np.arange(3), 50)
-    points = centres[group] + rng.normal(0, 0.5, (150, 2)).astype(np.float32)
-    cluster = cluster_labels.kmeans(points, 3, seed=1)
-    assert sorted(set(cluster.tolist())) == [0, 1, 2]
-    assert all(len(set(cluster[group == g].tolist())) == 1 for g in range(3))
-
-
 def test_train_growing_doubles_the_batch_after_its_epochs():
     """grow=1 (the eighth round): epoch 1 in batches of 16 (6 steps of 96 images), then 32; the
     images counted are those trained on, and scoring between budgets costs no training time."""
