@@ -41,8 +41,8 @@ def test_fast_models_shapes_and_defaults():
 def test_fast_narrow_is_fast_with_g_half_as_wide():
     narrow, fast = dl.MODELS["fast-narrow"], dl.MODELS["fast"]
     assert narrow.defaults == fast.defaults  # the command line adds its own to fast's:
-    line = dict(half_batch_epochs=4, ema_decay=0.9999, ema_late_warmup=5.0)
-    assert dl.runs.COMMAND_LINE == {"fast": line}
+    line = dict(half_batch_epochs=4, ema_decay=0.9999, ema_late_warmup=5.0, clusters=50)
+    assert dl.runs.COMMAND_LINE == {"fast": line}  # fast-narrow: none of them, no clusters
     assert narrow.logits and not narrow.labelled
     g, wide = narrow.generator(), fast.generator()
     assert g.output_shape == wide.output_shape == (None, 28, 28, 1)
