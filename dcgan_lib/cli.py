@@ -24,16 +24,12 @@ def cmd_train(args) -> int:
     from .callbacks import EpochHistory, StopOnSignal, TimeBudget
     from .checkpoints import CheckpointEvery, GANCheckpoint
     from .conditional import labelled_dataset, rate_tails
-    from .gan import MODELS, make_gan
+    from .gan import make_gan
     from .progress import Progress
 
-    k, shares = s["clusters"], None
-    if k:  # self-conditioning (clusters.py): the clusters stand in for labels
-        labels, shares = clustered(out, images, k, reuse=run is not None)
     keras.utils.set_random_seed(s["seed"])  # the same seed, the same weights
     jit = {"auto": "auto", "on": True, "off": False}[s["xla"]]
-    fixed = {key: s[key] for key in runs.FIXED}
-    gan = make_gan(s["model"], **fixed, cluster_shares=shares, jit_compile=jit)
+    gan = make_gan(s["model"], **{key: s[key] for key in runs.FIXED}, jit_compile=jit)
     checkpoint = GANCheckpoint(gan, out / CHECKPOINT_DIR)
     runs.restore(checkpoint, out, run, args.from_checkpoint, s)
     history = runs.read_history(out / HISTORY_FILE, checkpoint.step)  # later rows: lost work
@@ -56,9 +52,8 @@ def cmd_train(args) -> int:
         if gan.ema_generator is not None:  # and then, maybe, a longer average of G's weights
             gan.ema_warmup.assign(warmup_at(s, first))
         where, n = dict(seed=s["seed"], first_epoch=first, skip=skip), len(images) // size - skip
-        labelled = MODELS[s["model"]].labelled or k
-        data = (labelled_dataset(images, labels, size, **where, classes=k or 10) if labelled else
-                resumable_dataset(images, size, **where))  # fmt: skip
+        data = (labelled_dataset(images, labels, size, classes=s["clusters"] or 10, **where)
+                if labels is not None else resumable_dataset(images, size, **where))  # fmt: skip
         gan.fit(data, initial_epoch=first, epochs=last, steps_per_epoch=n, **options)
 
     with stopper:
@@ -76,23 +71,6 @@ def cmd_train(args) -> int:
     return runs.end_session(out, run, session, s, checkpoint, saver, stopped, error, seconds)
 
 
-def clustered(out: Path, images, k: int, reuse: bool):
-    """(clusters (N,), their shares (k,)) of a run on ``k`` clusters: those it saved (``reuse``:
-    a resumed run), else k-means of ``images`` (timed, said, saved in ``out``); CLIError if
-    they cannot be."""
-    import time
-
-    began, saved = time.perf_counter(), reuse and (out / clusters.FILE).exists()
-    try:
-        assigned = clusters.for_run(out, images, k, reuse)
-    except ValueError as err:
-        raise CLIError(f"{err}: train into a new --out" if saved else str(err)) from None
-    if not saved:
-        took = time.perf_counter() - began
-        print(f"k-means: {len(images)} images in {k} clusters of their pixels in {took:.0f} s")
-    return assigned, clusters.shares(assigned, k)
-
-
 def cmd_sample(args) -> int:
     directory, target = Path(args.dir).expanduser(), Path(args.out).expanduser()
     if not directory.is_dir():
@@ -102,13 +80,12 @@ def cmd_sample(args) -> int:
         raise CLIError(f"--out {target} should end in .npz (the images) or .png (a picture)")
     if target.exists() and not args.force:
         raise CLIError(f"{target} already exists: pass --force to overwrite it")
-    labels = runs.labels_to_ask(run, args.n, args.digit, directory, args.seed)  # None: neither
+    labels = runs.labels_to_ask(run, args.n, args.digit)  # None: not a conditional run
     gan, which = runs.load_gan(run, directory, args.from_checkpoint)
     judge = rejection.Judge.asked(run, gan, args.rejection)  # None: every image G draws
     options = dict(noise=run["settings"]["noise"], seed=args.seed, labels=labels, judge=judge)
-    options["keep"] = not run["settings"]["clusters"]  # clusters are not digits: not saved
     write = runs.write_grid if target.suffix == ".png" else runs.write_samples
-    what = write(target, gan.sampling_generator, args.n, **options)
+    what = write(target, clusters.sampler(gan, run, args.seed), args.n, **options)
     print(f"Wrote {args.n} images of '{run['model']}' ({which}) to {target}: {what}{judge or ''}")
     return 0
 

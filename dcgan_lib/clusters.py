@@ -11,14 +11,18 @@ log's twelfth round, ``benchmarks/fast_config_search.md``; ``BENCHMARKS.md`` sec
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["kmeans", "shares", "draw"]
-# The setting this module reads (run.json, as ``runs.SETTINGS``), and its value in older runs.
+__all__ = []  # the command line's; dl.clusters.<name>
+# The settings this module reads (run.json, as ``runs.SETTINGS``; None: no option of its own),
+# their values in older runs, and the range of --clusters.
 SETTINGS = {"clusters": ((int,), "train on K clusters of the images (0: off; fast's default: 50)")}
-BEFORE = {"clusters": 0}
+SETTINGS["cluster_shares"] = ((list, None), None)  # each cluster's share of the images, (K,)
+BEFORE = {"clusters": 0, "cluster_shares": None}
+LIMITS = {"clusters": ("0 (off) or from 2 to 255", lambda k: k == 0 or 2 <= k <= 255)}
 FILE = "clusters.npy"  # a run's clusters: uint8 (N,), one per training image
 MAX_CLUSTERS = 255  # a cluster is one level of a uint8 label map (dcgan_lib.conditional)
 
@@ -78,5 +82,74 @@ def shares(clusters, k: int) -> np.ndarray:
 
 
 def draw(share, n: int, seed=0) -> np.ndarray:
-    """``n`` clusters int64 (n,) drawn in the shares ``share`` (k,): what G is asked to draw."""
+    """``n`` clusters int64 (n,) drawn in the shares ``share`` (k,): what G is asked to draw;
+    ``seed``: an int or a numpy Generator."""
     return np.random.default_rng(seed).choice(len(share), n, p=share)
+
+
+def labels_for(out: Path, images, labels, s: dict, run) -> np.ndarray | None:
+    """What ``train`` trains on besides ``images``: MNIST's ``labels`` for a labelled model, the
+    clusters (N,) of a run on clusters (:func:`for_run`; a new run's shares go into ``s``), else
+    None. CLIError for clusters asked of a model other than fast, or changed on resume."""
+    from .models import MODELS
+    from .runs import CLIError
+
+    k, old = s["clusters"], (run or {}).get("settings", {}).get("cluster_shares")
+    if not k:
+        return labels if MODELS[s["model"]].labelled else None
+    if s["model"] != "fast":
+        raise CLIError(f"--clusters {k}: only --model fast trains on clusters")
+    if run is not None and len(old or []) != k:
+        raise CLIError(f"this run was started with --clusters {len(old or [])}; it cannot change")
+    began, saved = time.perf_counter(), run is not None and (Path(out) / FILE).exists()
+    try:
+        assigned = for_run(out, images, k, reuse=run is not None)
+    except ValueError as err:
+        raise CLIError(f"{err}: train into a new --out" if saved else str(err)) from None
+    if not saved:
+        took = time.perf_counter() - began
+        print(f"k-means: {len(images)} images in {k} clusters of their pixels in {took:.0f} s")
+    s["cluster_shares"] = old or shares(assigned, k).tolist()
+    return assigned
+
+
+def spec(model_name: str, cluster_shares=None):
+    """``MODELS[model_name]``, or with ``cluster_shares`` (k,) (fast only) its builders replaced
+    by Chapter 5's pair for k labels, G drawing them in those shares (``make_gan`` uses it)."""
+    from . import conditional
+    from .models import MODELS
+
+    if model_name not in MODELS:
+        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
+    if cluster_shares is None:
+        return MODELS[model_name]
+    if model_name != "fast":
+        raise ValueError(f"cluster_shares: only 'fast' trains on clusters, not {model_name!r}")
+    k = len(cluster_shares)
+    pair = lambda: conditional.build_pair_generator(  # noqa: E731
+        conditional.build_generator(classes=k), shares=cluster_shares
+    )
+    return MODELS[model_name]._replace(
+        generator=pair, discriminator=lambda: conditional.build_discriminator(classes=k)
+    )
+
+
+class Sampler:
+    """A run on clusters' G as ``sample`` draws from it: z (batch, latent_dim) -> images (batch,
+    28, 28, 1) of clusters drawn in ``cluster_shares`` (numpy, ``seed``: the same images)."""
+
+    def __init__(self, pair_generator, cluster_shares, seed=0):
+        self.inner = pair_generator.get_layer("conditional_generator")  # G(z, c)
+        self.input_shape, self.shares = pair_generator.input_shape, np.asarray(cluster_shares)
+        self.rng = np.random.default_rng([seed, len(cluster_shares)])
+
+    def __call__(self, z, training=False):
+        asked = draw(self.shares / self.shares.sum(), len(z), self.rng).astype(np.int32)
+        return self.inner([np.asarray(z), asked], training=training)
+
+
+def sampler(gan, run, seed=0):
+    """What ``sample`` draws from: ``gan.sampling_generator``, or a :class:`Sampler` of it for
+    a run on clusters."""
+    shares = run["settings"]["cluster_shares"]
+    return gan.sampling_generator if not shares else Sampler(gan.sampling_generator, shares, seed)

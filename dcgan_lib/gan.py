@@ -1,8 +1,7 @@
 """Chapter 3: the training step written with ``tf.GradientTape``, run by ``fit`` or your loop.
 
 :func:`gan_step` is the course's one D-and-G update: :class:`GAN`, :func:`make_train_step` and
-Appendix A's distributed step all run it.
-"""
+Appendix A's distributed step all run it."""
 
 from __future__ import annotations
 
@@ -10,6 +9,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from .clusters import spec as model_spec
 from .models import MODELS, NOISES, draw_noise, threshold
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -138,7 +138,6 @@ def make_gan(
     real_label=None,
     ema_decay="default",
     precision="float32",
-    clusters=0,
     cluster_shares=None,
     **compile_kwargs,
 ):
@@ -146,47 +145,29 @@ def make_gan(
 
     Two Adams; what is not given comes from ``MODELS[model_name].defaults`` (``ema_decay=None``:
     no weight average; rates: :func:`learning_rates`). ``precision``: "float32", "mixed_float16"
-    (GPUs, with loss scaling) or "mixed_bfloat16"; ``compile_kwargs``, e.g. ``jit_compile=True``
-    (XLA), go to ``compile``. Under ``strategy.scope()`` every variable is mirrored.
-    ``clusters`` k > 0 (``"fast"`` only): Chapter 5's pair for k labels, G drawing them in
-    ``cluster_shares`` (k,) (default: equal), trained on labelled images whose labels are
-    clusters (:mod:`dcgan_lib.clusters`, the command line's ``--clusters``).
-    """
-    if model_name not in MODELS:
-        raise ValueError(f"unknown model {model_name!r}; known: {', '.join(MODELS)}")
+    (GPUs, loss scaled) or "mixed_bfloat16"; ``compile_kwargs`` (``jit_compile=True``: XLA) go
+    to ``compile``; ``cluster_shares`` (k,): ``--clusters`` (:func:`dcgan_lib.clusters.spec`).
+    Under ``strategy.scope()`` every variable is mirrored."""
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    spec, defaults = MODELS[model_name], MODELS[model_name].defaults
+    spec, defaults = model_spec(model_name, cluster_shares), MODELS[model_name].defaults
     d_rate, g_rate = learning_rates(defaults, learning_rate, g_learning_rate)
     beta_1 = defaults["beta_1"] if beta_1 is None else beta_1
     real_label = defaults.get("real_label", 1.0) if real_label is None else real_label
     ema_decay = defaults.get("ema_decay") if ema_decay == "default" else ema_decay
-    if clusters and model_name != "fast":
-        raise ValueError(f"clusters={clusters}: only the 'fast' model trains on clusters")
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)
     try:
-        if clusters:
-            from . import conditional
-
-            shares = cluster_shares if cluster_shares is not None else [1.0 / clusters] * clusters
-            if len(shares) != clusters:
-                raise ValueError(f"{len(shares)} cluster_shares for clusters={clusters}")
-            inner = conditional.build_generator(classes=clusters)
-            generator = conditional.build_pair_generator(inner, shares=shares)
-            discriminator = conditional.build_discriminator(classes=clusters)
-        else:
-            generator, discriminator = spec.generator(), spec.discriminator()
+        generator, discriminator = spec.generator(), spec.discriminator()
     finally:
         keras.config.set_dtype_policy(previous)
     options = dict(seed=seed, real_label=real_label, ema_decay=ema_decay, name=f"{model_name}_gan")
     gan = GAN(generator, discriminator, d_logits=spec.logits, noise=noise, **options)
     d_opt = keras.optimizers.Adam(d_rate, beta_1=beta_1, name="d_adam")
     g_opt = keras.optimizers.Adam(g_rate, beta_1=beta_1, name="g_adam")
-    if precision == "mixed_float16":  # float16 gradients underflow without loss scaling
-        d_opt, g_opt = (
-            keras.optimizers.LossScaleOptimizer(o, name=f"{o.name}_scaled") for o in (d_opt, g_opt)
-        )
+    scaled = keras.optimizers.LossScaleOptimizer  # float16 gradients underflow without scaling
+    if precision == "mixed_float16":
+        d_opt, g_opt = (scaled(o, name=f"{o.name}_scaled") for o in (d_opt, g_opt))
     gan.compile(d_optimizer=d_opt, g_optimizer=g_opt, **compile_kwargs)
     return gan
 

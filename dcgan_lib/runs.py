@@ -42,25 +42,22 @@ SETTINGS = {
     "checkpoint_every": ((int,), "save every N epochs (default 1; the end is always saved)"),
     "real_label": ((float,), None),
     "ema_decay": ((float, None), None),
+    **clusters.SETTINGS,  # clusters of the images as labels (clusters.py)
 } | growing_batch.SETTINGS  # those that batch size and average's window take from the epoch
-SETTINGS |= clusters.SETTINGS  # self-conditioning on clusters of the images (clusters.py)
 # A new run's settings where neither the command line nor the model's defaults give them.
-NEW_RUN = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1}
+NEW_RUN = {"noise": "normal", "seed": 0, "images": None, "checkpoint_every": 1, **clusters.BEFORE}
 NEW_RUN |= {"real_label": 1.0, "ema_decay": None, "precision": "float32", **growing_batch.BEFORE}
-NEW_RUN |= clusters.BEFORE
 # The command line's defaults over the model's: fast's growing batch and average (search log 8-10)
-# and its 50 clusters of the images (search log 12)
 COMMAND_LINE = {"fast": dict(half_batch_epochs=4, ema_decay=0.9999, ema_late_warmup=5.0)}
-COMMAND_LINE["fast"]["clusters"] = 50
+COMMAND_LINE["fast"]["clusters"] = 50  # and 50 clusters of the images (search log 12)
 FIXED = ("noise", "seed", "learning_rate", "g_learning_rate", "beta_1", "real_label")
-FIXED += ("ema_decay", "precision", "clusters")  # a run keeps these for life (make_gan's options)
+FIXED += ("ema_decay", "precision", "cluster_shares")  # a run keeps these for life (make_gan's)
 # The numbers' ranges: what a valid value is, and its test.
 _COUNT, _RATE = ("at least 1", lambda n: n >= 1), ("a positive number", lambda x: 0 < x < math.inf)
 LIMITS = dict.fromkeys(("epochs", "images", "batch_size", "checkpoint_every"), _COUNT)
 LIMITS |= dict.fromkeys(("learning_rate", "g_learning_rate", "seconds"), _RATE)
 LIMITS["beta_1"] = ("at least 0 and below 1", lambda x: 0 <= x < 1)
-LIMITS["half_batch_epochs"] = ("at least 0", lambda n: n >= 0)
-LIMITS["clusters"] = ("0 (off) or from 2 to 255", lambda k: k == 0 or 2 <= k <= 255)
+LIMITS |= {"half_batch_epochs": ("at least 0", lambda n: n >= 0)} | clusters.LIMITS
 # A row of history.json.
 ROW = {"epoch": int, "steps": int, "images": int, "images_seen": int, "seconds": float}
 ROW |= {"train_seconds": float, "complete": bool}
@@ -177,8 +174,6 @@ def merge_settings(args, run) -> dict:
     for key, (valid, test) in LIMITS.items():
         if s[key] is not None and not test(s[key]):
             raise CLIError(f"{option(key)} must be {valid}, got {s[key]}")
-    if s["clusters"] and model != "fast":
-        raise CLIError(f"--clusters {s['clusters']}: only --model fast trains on clusters")
     if run is None:  # make_gan's rule: --learning-rate alone sets both rates
         s["g_learning_rate"] = learning_rates(defaults, args.learning_rate, args.g_learning_rate)[1]
     return s
@@ -229,7 +224,7 @@ def prepare(args, out: Path):
     if _run_in(out, args.model) != run:  # another trainer wrote it before we locked
         lock.close()
         return prepare(args, out)
-    return lock, run, s, (images, labels)
+    return lock, run, s, (images, clusters.labels_for(out, images, labels, s, run))
 
 
 def restore(checkpoint, directory: Path, run, step, s=None):
@@ -337,33 +332,20 @@ def end_session(out: Path, run, session, s, checkpoint, saver, stopped, error, s
     return 0
 
 
-def labels_to_ask(run, n: int, digit, directory=None, seed=0):
-    """The digits (n,) to ask a conditional run's G for (``digit``, else 0..9 in turn), a run on
-    clusters' clusters (drawn in their shares, ``seed``; ``directory``: the run's), None for a
-    run of another model; CLIError for an ``n`` or ``digit`` that cannot be asked for."""
+def labels_to_ask(run, n: int, digit):
+    """The digits (n,) to ask a conditional run's G for (``digit``, else 0..9 in turn), None for
+    a run of another model; CLIError for an ``n`` or ``digit`` that cannot be asked for."""
     from .models import MODELS
 
     if n < 1:
         raise CLIError(f"--n must be at least 1, got {n}")
-    labelled, k = MODELS[run["model"]].labelled, run["settings"]["clusters"]
+    labelled = MODELS[run["model"]].labelled
     if digit is not None and not (labelled and 0 <= digit <= 9):
         why = f"'{run['model']}' is not conditional (train one with --model conditional)"
         why = "ask for a digit from 0 to 9" if labelled else why
-        why = "this run was trained on clusters of the images, not on digits" if k else why
         raise CLIError(f"--digit {digit}: {why}")
     if labelled:
         return np.arange(n) % 10 if digit is None else np.full(n, digit)
-    if k:
-        path = Path(directory) / clusters.FILE
-        try:
-            assigned = np.load(path)
-        except (OSError, ValueError) as err:
-            raise CLIError(f"{path} cannot be read ({err}): train the run again") from None
-        if assigned.ndim != 1 or assigned.dtype != np.uint8 or not len(assigned):
-            raise CLIError(f"{path} holds no clusters: train the run again")
-        if assigned.max() >= k:
-            raise CLIError(f"{path} does not hold clusters of 0..{k - 1}: train the run again")
-        return clusters.draw(clusters.shares(assigned, k), n, seed)
 
 
 def _batches(generator, n, *, noise, seed, labels=None, judge=None):
@@ -377,10 +359,9 @@ def _batches(generator, n, *, noise, seed, labels=None, judge=None):
     return (generate_digits(generator, labels[i], noise=noise, seed=[seed, i.start]) for i in parts)
 
 
-def write_grid(target: Path, generator, n: int, *, keep=True, **how) -> str:
-    """A picture of ``n`` <= 400 samples (``how``: see :func:`write_samples`; ``keep`` has no
-    use here), 10 a row (a conditional run's columns: 0..9), white on black, in the .png
-    ``target``; what, in words."""
+def write_grid(target: Path, generator, n: int, **how) -> str:
+    """A picture of ``n`` <= 400 samples (``how``: see :func:`write_samples`), 10 a row (a
+    conditional run's columns: 0..9), white on black, in the .png ``target``; what, in words."""
     import matplotlib.image
 
     from .plotting import image_grid
@@ -396,11 +377,10 @@ def write_grid(target: Path, generator, n: int, *, keep=True, **how) -> str:
     return f"a {rows} x {columns} grid, {grid.shape[1]} x {grid.shape[0]} pixels"
 
 
-def write_samples(target: Path, generator, n: int, *, labels=None, keep=True, **how) -> str:
+def write_samples(target: Path, generator, n: int, *, labels=None, **how) -> str:
     """``np.savez(target, images=generate_images(generator, n, ...))`` one batch at a time
     (one batch in memory), the file named only once complete; ``how``: noise, seed, judge (D's
-    rejection sampling). ``labels`` (n,): the digits a Chapter 5 model is asked for, saved too
-    (``keep``; not a run's clusters, which are not digits)."""
+    rejection sampling). ``labels`` (n,): the digits a Chapter 5 model is asked for, saved too."""
     target.parent.mkdir(parents=True, exist_ok=True)
     need, free = n * 28 * 28 * 4, shutil.disk_usage(target.parent).free
     if need > free:
@@ -418,12 +398,11 @@ def write_samples(target: Path, generator, n: int, *, labels=None, keep=True, **
                     done += len(batch)
                     if n > 10_000 and done % 10_000 == 0:
                         print(f"  {done:,} of {n:,} images", flush=True)
-            if labels is not None and keep:
+            if labels is not None:
                 with archive.open("labels.npy", "w") as f:
                     np.lib.format.write_array(f, labels.astype(np.int64))
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, target)
-    saved = ", labels" if labels is not None and keep else ""
-    return f"float32 ({n}, 28, 28, 1) in [-1, 1]{saved}"
+    return f"float32 ({n}, 28, 28, 1) in [-1, 1]" + (", labels" if labels is not None else "")

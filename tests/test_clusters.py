@@ -45,7 +45,7 @@ def test_label_maps_of_50_labels_round_trip_through_the_model_range():
 
 
 def test_make_gan_builds_the_pair_for_clusters_and_draws_in_their_shares():
-    gan = dl.make_gan("fast", seed=0, clusters=3, cluster_shares=[0.0, 0.2, 0.8])
+    gan = dl.make_gan("fast", seed=0, cluster_shares=[0.0, 0.2, 0.8])
     pairs = np.asarray(gan.generator(np.zeros((400, 64), np.float32)))  # (400, 28, 28, 2)
     assert pairs.shape == (400, 28, 28, 2)
     asked = np.asarray(cgan.read_labels(pairs, classes=3))
@@ -55,8 +55,8 @@ def test_make_gan_builds_the_pair_for_clusters_and_draws_in_their_shares():
     assert images.shape == (3, 28, 28, 1)
     with pytest.raises(ValueError, match=r"whole numbers 0\.\.2"):
         cgan.generate_digits(gan.generator, np.array([3]))
-    with pytest.raises(ValueError, match="only the 'fast' model"):
-        dl.make_gan("dense", clusters=3)
+    with pytest.raises(ValueError, match="only 'fast' trains on clusters"):
+        dl.make_gan("dense", cluster_shares=[0.5, 0.5])
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +74,11 @@ def test_cli_trains_on_clusters_keeps_them_and_samples_unlabelled_images(cluster
     assert "k-means: 256 images in 4 clusters of their pixels" in said
     assigned = np.load(out / "clusters.npy")
     assert assigned.shape == (256,) and assigned.dtype == np.uint8 and set(assigned) == {0, 1, 2, 3}
-    assert json.loads((out / "run.json").read_text())["settings"]["clusters"] == 4
+    settings = json.loads((out / "run.json").read_text())["settings"]
+    assert (
+        settings["clusters"] == 4
+        and settings["cluster_shares"] == (np.bincount(assigned) / 256).tolist()
+    )
     target = tmp_path / "s.npz"
     result = run_cli("sample", out, "--n", 20, "--out", target)
     assert result.returncode == 0, result.stderr
@@ -92,13 +96,15 @@ def test_cli_refuses_what_a_run_on_clusters_cannot_do(clustered_run, tmp_path, c
     out, train, _ = clustered_run
     asked = ["sample", str(out), "--n", "5", "--out", str(tmp_path / "a.npz")]
     assert cli.main([*asked, "--digit", "3"]) == 2
-    assert "trained on clusters of the images, not on digits" in capsys.readouterr().err
+    assert (
+        "'fast' is not conditional (train one with --model conditional)" in capsys.readouterr().err
+    )
     assert cli.main([*asked, "--rejection", "on"]) == 2
     assert "judges an image with its cluster" in capsys.readouterr().err
     changed = [str(a) for a in train[:4]] + ["8", *map(str, train[5:]), "--epochs", "3"]
     assert cli.main(changed) == 2  # a run keeps its clusters
     assert "started with --clusters 4; it cannot change" in capsys.readouterr().err
-    new = ["train", "--out", str(tmp_path / "n"), "--images", "64", "--epochs", "1"]
+    new = ["train", "--out", str(tmp_path / "n"), "--images", "256", "--epochs", "1"]
     assert cli.main([*new, "--model", "dense", "--clusters", "3"]) == 2
     assert "only --model fast trains on clusters" in capsys.readouterr().err
     assert cli.main([*new, "--model", "fast", "--clusters", "1"]) == 2

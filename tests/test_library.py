@@ -73,6 +73,7 @@ CHAPTER_MODULES |= {"architectures.py": 250, "artefacts.py": 130}
 # Appendix A's fast model in the CLI: a batch that grows, then a longer average (issue 16)
 CHAPTER_MODULES["growing_batch.py"] = 40
 CHAPTER_MODULES["rejection.py"] = 85  # the CLI's sample: D's rejection sampling (issue 16)
+CHAPTER_MODULES["clusters.py"] = 140  # the CLI's train --clusters: self-conditioning (issue 16)
 
 
 def _non_blank(path):
