@@ -352,67 +352,26 @@ def regularised_step(gan, r1, hinge, pac=1):
 
 
 def clustered_players(k, shares, seed, width=64, dw=16, ddepth=3):
-    """(G, D) told a cluster of 0..k-1, as Chapter 5's pair but for k clusters. G: z (batch, 64)
-    -> (batch, 28, 28, 2), the image and a map whose every pixel holds its cluster c as c / 127.5
-    - 1, c drawn in its ``shares`` (k,); its inner G(z, c) is the layer "clustered_generator". D:
-    such pairs -> a logit (batch, 1): the fast D's convolutions, a projection of c's embedding."""
-    import keras
-    from keras import layers, ops
-
-    class RandomClusters(layers.Layer):
-        """z (batch, 64) -> clusters (batch,) int32, drawn in ``shares``, from its own seed."""
-
-        def __init__(self, shares, seed=None, **kwargs):
-            super().__init__(**kwargs)
-            self.shares, self.seed = [float(p) for p in shares], seed
-            self.seed_generator = keras.random.SeedGenerator(seed)
-
-        def call(self, z):
-            logits = ops.log(ops.convert_to_tensor([self.shares], "float32"))  # (1, k)
-            logits = ops.repeat(logits, ops.shape(z)[0], axis=0)  # (batch, k)
-            drawn = keras.random.categorical(logits, 1, seed=self.seed_generator)  # (batch, 1)
-            return ops.cast(drawn[:, 0], "int32")
-
-        def get_config(self):
-            return super().get_config() | {"shares": self.shares, "seed": self.seed}
-
-    z, c = keras.Input((64,), name="z"), keras.Input((), dtype="int32", name="c")
-    h = layers.Concatenate()([z, layers.Embedding(k, 16)(c)])  # (batch, 80)
-    h = layers.ReLU()(
-        layers.BatchNormalization()(layers.Dense(7 * 7 * 2 * width, use_bias=False)(h))
-    )
-    h = layers.Reshape((7, 7, 2 * width))(h)  # (batch, 7, 7, 128)
-    h = layers.Conv2DTranspose(width, 4, strides=2, padding="same", use_bias=False)(h)
-    h = layers.ReLU()(layers.BatchNormalization()(h))  # (batch, 14, 14, 64)
-    x = layers.Conv2DTranspose(1, 4, strides=2, padding="same", activation="tanh")(h)
-    inner = keras.Model([z, c], x, name="clustered_generator")
-    z = keras.Input((64,), name="z")
-    c = RandomClusters(shares, seed, name="drawn")(z)  # (batch,)
-    x = inner([z, c])  # (batch, 28, 28, 1)
-    level = ops.reshape(ops.cast(c, "float32") / 127.5 - 1.0, (-1, 1, 1, 1))
-    generator = keras.Model(z, ops.concatenate([x, ops.ones_like(x) * level], -1))
-    pair = keras.Input((28, 28, 2), name="pair")
-    x, c = pair[..., :1], ops.cast(ops.round((pair[:, 0, 0, 1] + 1.0) * 127.5), "int32")
-    for i in range(ddepth):  # (batch, 14, 14, 16) ... (batch, 4, 4, 64)
-        x = layers.LeakyReLU(0.2)(layers.Conv2D(dw * 2**i, 4, 2, "same")(x))
-    h = layers.Flatten()(x)  # (batch, 1024)
-    projected = ops.sum(layers.Embedding(k, h.shape[-1])(c) * h, axis=-1, keepdims=True)
-    return generator, keras.Model(pair, layers.Dense(1)(h) + projected)
-
-
-def cluster_pairs(maps):
-    """A ``dl.resumable_dataset``-like function of pairs (batch, 28, 28, 2): an image and its
-    cluster map, ``maps`` uint8 (N, 28, 28) holding each image's cluster number."""
-    import tensorflow as tf
-
+    """(G, D) told a cluster of 0..k-1: Chapter 5's pair for k labels (``dl.conditional``), G
+    drawing them in ``shares`` (k,), as ``train --clusters`` builds it. (The log's ``r12_*`` runs
+    used this script's own copy of the pair, which encoded a cluster c in the map as c / 127.5 - 1
+    instead of the library's round(255 c / (k - 1)) level; the same networks otherwise.)"""
     import dcgan_lib as dl
 
-    def batches(images, size, seed=0, first_epoch=0):  # both in the same order: (seed, epoch)
+    cgan = dl.conditional
+    inner = cgan.build_generator(width=width, classes=k)
+    generator = cgan.build_pair_generator(inner, seed=seed, shares=shares)
+    return generator, cgan.build_discriminator(width=dw, depth=ddepth, classes=k)
+
+
+def cluster_pairs(maps, k):
+    """A ``dl.resumable_dataset``-like function of pairs (batch, 28, 28, 2): an image and its
+    label map (``dl.conditional.labelled_dataset``), ``maps`` (N,) each image's cluster."""
+    import dcgan_lib as dl
+
+    def batches(images, size, seed=0, first_epoch=0):
         where = dict(seed=seed, first_epoch=first_epoch)
-        both = tf.data.Dataset.zip(
-            dl.resumable_dataset(images, size, **where), dl.resumable_dataset(maps, size, **where)
-        )
-        return both.map(lambda x, m: tf.concat([x, m], -1))
+        return dl.conditional.labelled_dataset(images, maps, size, classes=k, **where)
 
     return batches
 
@@ -422,14 +381,10 @@ def clustered_images(generator, shares, n, seed=1):
     drawn in ``shares``."""
     import numpy as np
 
-    inner, rng = generator.get_layer("clustered_generator"), np.random.default_rng(seed)
-    c = rng.choice(len(shares), n, p=shares).astype(np.int32)
-    z = rng.standard_normal((n, 64), np.float32)
-    out = [
-        np.asarray(inner([z[i : i + 500], c[i : i + 500]], training=False))
-        for i in range(0, n, 500)
-    ]
-    return np.clip(np.concatenate(out), -1.0, 1.0)
+    import dcgan_lib as dl
+
+    asked = np.random.default_rng(seed).choice(len(shares), n, p=shares)
+    return dl.conditional.generate_digits(generator, asked, seed=seed)
 
 
 def run(name, cfg, log_path):
@@ -464,8 +419,7 @@ def run(name, cfg, log_path):
             sizes=[int(n) for n in np.bincount(cluster, minlength=k)],
         )
         print(name, "clusters:", clustering, flush=True)
-        maps = np.broadcast_to(cluster.astype(np.uint8)[:, None, None], x_train.shape).copy()
-        batches = cluster_pairs(maps)
+        batches = cluster_pairs(cluster, k)
         generator, discriminator = clustered_players(
             k, shares, cfg["seed"], cfg["gw"], cfg["dw"], cfg["ddepth"]
         )
