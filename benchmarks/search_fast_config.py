@@ -412,7 +412,7 @@ def run(name, cfg, log_path):
         cluster = dl.clusters.kmeans(x_train.reshape(len(x_train), -1).astype(np.float32) / 255, k)
         counts = np.zeros((k, 10), np.int64)
         np.add.at(counts, (cluster, y_train), 1)  # the labels only to report purity
-        shares = np.bincount(cluster, minlength=k) / len(cluster)
+        shares = dl.clusters.shares(cluster, k)  # as train --clusters draws them
         clustering = dict(
             seconds=round(time.perf_counter() - began, 1),
             purity=round(float(counts.max(1).sum() / len(cluster)), 3),
