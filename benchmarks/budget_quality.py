@@ -9,9 +9,8 @@
 
 For each model, seed, G learning rate, batch size, number of epochs at half the batch and
 number of clusters (side by side: each seed runs every variant before the next seed) and
-budget: ``train --model
-M --seconds S --seed K``, then ``sample RUN --n 10000`` (a labelled model's samples ask for 0,
-1, ..., 9 in turn), then ``evaluate``
+budget: ``train --model M --seconds S --seed K``, then ``sample RUN --n 10000`` (a labelled
+model's samples ask for 0, 1, ..., 9 in turn), then ``evaluate``
 (``run_benchmarks.cli_check``). By default each budget is a run of its own, so a schedule over
 ``--seconds`` (the labelled model's falling learning rates) runs as a user's would; with
 ``--resume`` (models without such a schedule) one run per seed and variant carries on to each
